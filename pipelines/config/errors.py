@@ -6,6 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def _display(path: Path) -> str:
+    """The path relative to the working directory when it is below it (shorter, clickable)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong in one file."""
@@ -16,7 +24,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else f"{self.file}"
+        where = f"{_display(self.file)}:{self.line}" if self.line else _display(self.file)
         key = f" {self.key}:" if self.key else ""
         return f"{where}:{key} {self.message}"
 

@@ -22,6 +22,10 @@ class RepoNotFound(Exception):
     """No platform.yaml in the working directory or above it."""
 
 
+class UnknownEnvironment(Exception):
+    """An environment name that platform.yaml does not define."""
+
+
 def find_root(start: Path | None = None) -> Path:
     """The folder holding platform.yaml: $AIP_REPO, else the nearest one upwards from `start`."""
     if env := os.environ.get("AIP_REPO"):
@@ -122,4 +126,4 @@ class Repo:
             return env_name, self.platform.environments[env_name]
         except KeyError:
             allowed = ", ".join(self.platform.environments)
-            raise KeyError(f"unknown environment '{env_name}' (platform.yaml has: {allowed})") from None
+            raise UnknownEnvironment(f"unknown environment '{env_name}' (platform.yaml has: {allowed})") from None

@@ -1,0 +1,62 @@
+# Developer commands; CI calls exactly these (CI holds no logic a laptop cannot run).
+#   make run    set up .venv and run the whole lifecycle on the embedded defaults
+#   make test   set up .venv (and the tools venv) and run every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+AIP := $(VENV)/bin/aip
+ENV ?= local
+
+# Offline and quiet: no telemetry, no model hub at run time.
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := true
+export GX_ANALYTICS_ENABLED := false
+export DVC_NO_ANALYTICS := 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
+
+.PHONY: help setup run test test-fast lint fmt lock ui bench clean-state
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: ## create .venv from requirements/lock.txt (idempotent)
+	@scripts/setup-venv.sh
+
+run: setup ## the main job: validate, data, train, evaluate, register, alias (ENV=local)
+	$(AIP) run --env $(ENV)
+
+test: setup tools-venv ## every test, slow ones included (what CI runs)
+	$(PY) -m pytest -q
+
+test-fast: setup ## the fast tests only
+	$(PY) -m pytest -q -m "not slow"
+
+lint: setup ## ruff, mypy, config validation and schema freshness
+	$(VENV)/bin/ruff check pipelines tests scripts
+	$(VENV)/bin/ruff format --check pipelines tests scripts
+	$(VENV)/bin/mypy
+	$(AIP) validate
+	$(AIP) schema --check
+
+fmt: setup ## format the Python code
+	$(VENV)/bin/ruff format pipelines tests scripts
+	$(VENV)/bin/ruff check --fix pipelines tests scripts
+
+lock: ## regenerate requirements/lock.txt after changing pyproject.toml
+	@scripts/lock.sh
+
+ui: setup ## MLflow UI on the local store, http://127.0.0.1:5000
+	$(AIP) ui --env $(ENV)
+
+bench: setup ## the engine benchmark (scripts/bench_lifecycle.py): prints figures
+	$(PY) scripts/bench_lifecycle.py
+
+clean-state: ## delete local state (.aip: MLflow SQLite, artifacts, DVC remote, reports)
+	rm -rf .aip
+
+-include infra/infra.mk

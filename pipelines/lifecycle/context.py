@@ -1,0 +1,55 @@
+"""What every lifecycle step needs: the repo, the environment and a registry connection."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipelines.registry.store import Registry
+from pipelines.registry.tracking import connect
+from pipelines.repo.layout import Repo
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+# Quiet third-party noise by default; each may still be overridden by the caller's environment.
+_QUIET_ENV = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "DO_NOT_TRACK": "true",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DVC_NO_ANALYTICS": "1",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+@dataclass
+class Context:
+    repo: Repo
+    env: str
+    client: MlflowClient
+    registry: Registry
+
+    @classmethod
+    def open(cls, repo: Repo, env: str | None = None) -> Context:
+        for key, value in _QUIET_ENV.items():
+            os.environ.setdefault(key, value)
+        env_name, _ = repo.environment(env)
+        client = connect(repo, env_name)
+        return cls(repo=repo, env=env_name, client=client, registry=Registry(client))
+
+    def work_dir(self, model: str, fingerprint_short: str) -> Path:
+        """Scratch space for one fingerprint's artifacts (git-ignored)."""
+        path = self.repo.state_dir / "work" / model / fingerprint_short
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def report_dir(self, model: str) -> Path:
+        """Where the latest evaluation report of a model in this environment is written for CI."""
+        path = self.repo.state_dir / "reports" / self.env / model
+        path.mkdir(parents=True, exist_ok=True)
+        return path

@@ -1,0 +1,76 @@
+"""A model's fingerprint: the hash of everything that determines its trained weights.
+
+Same fingerprint, same model: `aip run` trains and registers a fingerprint once, and every
+later run and every later environment reuses that registered version. The parts are:
+
+- config:        model.yaml without the parts that do not change the weights (description,
+                 owner, evaluation gates, per-environment serving/rollout settings)
+- dataset:       dataset.yaml of the training data without its description
+- data:          the DVC data version (md5 of the split) of the dataset
+- model_code:    any Python a model folder ships (models/<name>/**/*.py)
+- pipeline_code: the engine code that turns data into weights (pipelines/train, pipelines/artifacts)
+- lock:          the dependency lock (requirements/lock.txt)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.repo.layout import Repo
+
+# Keys of model.yaml that do not change what training produces.
+_NOT_TRAINING = {"description", "owner", "evaluation", "environments"}
+# Engine code whose change retrains every model.
+TRAINING_CODE = ("pipelines/train", "pipelines/artifacts")
+LOCK_FILE = "requirements/lock.txt"
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    digest: str  # sha256 hex of the parts
+    parts: dict[str, str]  # part name -> its own sha256 (or data version)
+
+    @property
+    def short(self) -> str:
+        return self.digest[:12]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def hash_files(root: Path, folders: list[Path], pattern: str = "*.py") -> str:
+    """Hash of file paths (relative to root) and contents, independent of listing order."""
+    digest = hashlib.sha256()
+    files = sorted(
+        p for folder in folders if folder.exists() for p in folder.rglob(pattern) if "__pycache__" not in p.parts
+    )
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        # Normalise line endings so a Windows checkout fingerprints like Linux.
+        digest.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    return digest.hexdigest()
+
+
+def compute(repo: Repo, model_name: str, data_version: str) -> Fingerprint:
+    """The fingerprint of `model_name` trained on data of `data_version`."""
+    config = repo.model(model_name)
+    dataset = repo.dataset(config.dataset)
+    lock = repo.root / LOCK_FILE
+    parts = {
+        "config": _sha256(_canonical(config.model_dump(mode="json", exclude=_NOT_TRAINING))),
+        "dataset": _sha256(_canonical(dataset.model_dump(mode="json", exclude={"description"}))),
+        "data": data_version,
+        "model_code": hash_files(repo.root, [repo.model_dir(model_name)]),
+        "pipeline_code": hash_files(repo.root, [repo.root / p for p in TRAINING_CODE]),
+        "lock": _sha256(lock.read_bytes().replace(b"\r\n", b"\n")) if lock.exists() else "none",
+    }
+    return Fingerprint(_sha256(_canonical(parts)), parts)

@@ -1,0 +1,91 @@
+"""Connect to the environment's MLflow: embedded SQLite by default, a server when configured.
+
+`AIP_TRACKING_URI` overrides platform.yaml (handy for pointing a laptop at a shared server).
+A configured server that is down fails in seconds with its URI, rather than hanging in retries.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipelines.repo.layout import Repo
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+REACHABILITY_TIMEOUT_S = 5.0  # a healthy server answers /health in milliseconds
+
+
+class TrackingUnavailable(Exception):
+    """The tracking server cannot be reached."""
+
+    user_facing = True
+
+
+def tracking_uri(repo: Repo, env: str | None = None) -> str:
+    if override := os.environ.get("AIP_TRACKING_URI"):
+        return override
+    _, settings = repo.environment(env)
+    return repo.resolve(settings.tracking_uri)
+
+
+def artifact_root(repo: Repo, env: str | None = None) -> str:
+    """Artifact location for new experiments: a file:// URI for folders, else the URI as written."""
+    if override := os.environ.get("AIP_ARTIFACT_STORE"):
+        location = override
+    else:
+        _, settings = repo.environment(env)
+        location = repo.resolve(settings.artifact_store)
+    return location if "://" in location else Path(location).as_uri()
+
+
+def check_reachable(uri: str, timeout: float = REACHABILITY_TIMEOUT_S) -> None:
+    """Raise TrackingUnavailable unless an http(s) tracking server answers /health."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    url = uri.rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http(s) only)
+            if response.status == 200:
+                return
+            reason = f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        reason = f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        reason = str(getattr(exc, "reason", exc))
+    raise TrackingUnavailable(
+        f"MLflow tracking server {uri} is unreachable ({reason}). Start it, fix tracking_uri in "
+        "platform.yaml, or set AIP_TRACKING_URI."
+    )
+
+
+def connect(repo: Repo, env: str | None = None) -> MlflowClient:
+    """Point MLflow at the environment's tracking store and return a client for it."""
+    uri = tracking_uri(repo, env)
+    check_reachable(uri)
+    # Fail fast instead of MLflow's default of minutes of retries against a dead server.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def experiment_id(client: MlflowClient, repo: Repo, model: str, env: str | None = None) -> str:
+    """The model's experiment (one per model), created with the environment's artifact store."""
+    name = f"aip/{model}"
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        return str(existing.experiment_id)
+    location = artifact_root(repo, env).rstrip("/") + f"/{model}"
+    return str(client.create_experiment(name, artifact_location=location))

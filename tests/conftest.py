@@ -1,0 +1,79 @@
+"""Shared fixtures: a private copy of the repository for tests that change files or state.
+
+Tests never touch the real checkout's state (.aip/) or data: they copy the repo's config
+files into a temporary git repository and point `aip` at it with AIP_REPO.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+AIP = [sys.executable, "-m", "pipelines"]
+
+# Offline and quiet, as in the Makefile.
+for _key, _value in {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "DO_NOT_TRACK": "true",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DVC_NO_ANALYTICS": "1",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ.setdefault(_key, _value)
+os.environ.pop("AIP_TRACKING_URI", None)
+os.environ.pop("AIP_REPO", None)
+
+# What a fork's checkout holds that the engine reads (data and state are produced, not copied).
+_COPY = ["platform.yaml", "models", "datasets", "pipelines", "schemas", "requirements", ".dvc", ".dvcignore"]
+_IGNORE = shutil.ignore_patterns("data", "__pycache__", "config.local", "tmp", "cache")
+
+
+def git(root: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+    return proc.stdout
+
+
+def make_repo_copy(dest: Path) -> Path:
+    """A fresh git repository holding the repo's configs, engine code and DVC setup."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in _COPY:
+        src = REPO_ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=_IGNORE)
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    shutil.copy2(REPO_ROOT / ".gitignore", dest / ".gitignore")
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "add", "-A")
+    git(dest, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "fork")
+    return dest
+
+
+def run_aip(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 900):
+    """Run the real CLI in a subprocess against `root`."""
+    full_env = {**os.environ, "AIP_REPO": str(root), **(env or {})}
+    return subprocess.run(
+        [*AIP, *args], cwd=root, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    return make_repo_copy(tmp_path / "repo")
+
+
+@pytest.fixture
+def aip_repo(repo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A repo copy that in-process calls (Repo.discover) resolve to."""
+    monkeypatch.setenv("AIP_REPO", str(repo_copy))
+    yield repo_copy
