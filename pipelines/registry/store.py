@@ -59,9 +59,11 @@ class Registry:
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
+        # MLflow 3 logged models: the source `models:/<model_id>` must come with its model_id.
+        model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
         return self.client.create_model_version(
             model, source=model_uri, run_id=run_id, tags=tags,
-            description=f"fingerprint {tags[FINGERPRINT_TAG][:12]}",
+            description=f"fingerprint {tags[FINGERPRINT_TAG][:12]}", model_id=model_id,
         )
 
     def set_alias(self, model: str, alias: str, version: str) -> str | None:
@@ -72,7 +74,7 @@ class Registry:
             return previous_version
         if previous_version is not None:
             self.client.set_model_version_tag(model, version, f"aip.previous.{alias}", previous_version)
-        self.client.set_registered_model_alias(model, alias, version)
+        self.client.set_registered_model_alias(model, alias, str(version))
         return previous_version
 
     def _model_exists(self, model: str) -> bool:

@@ -87,5 +87,9 @@ def experiment_id(client: MlflowClient, repo: Repo, model: str, env: str | None 
     existing = client.get_experiment_by_name(name)
     if existing is not None:
         return str(existing.experiment_id)
+    if client.tracking_uri.startswith(("http://", "https://")) and "AIP_ARTIFACT_STORE" not in os.environ:
+        # A tracking server proxies artifacts to its own store (`--artifacts-destination`, set by
+        # infra from the same artifact_store), so runners need no object-storage credentials.
+        return str(client.create_experiment(name))
     location = artifact_root(repo, env).rstrip("/") + f"/{model}"
     return str(client.create_experiment(name, artifact_location=location))
