@@ -35,7 +35,15 @@ os.environ.pop("AIP_REPO", None)
 
 # What a fork's checkout holds that the engine reads (data and state are produced, not copied).
 _COPY = ["platform.yaml", "models", "datasets", "pipelines", "schemas", "requirements", ".dvc", ".dvcignore"]
-_IGNORE = shutil.ignore_patterns("data", "__pycache__", "config.local", "tmp", "cache")
+_IGNORE_NAMES = {"__pycache__", "config.local", "tmp", "cache"}
+
+
+def _ignore(folder: str, names: list[str]) -> set[str]:
+    """Skip caches and produced data (datasets/<name>/data), keep code folders such as pipelines/data."""
+    ignored = {n for n in names if n in _IGNORE_NAMES}
+    if Path(folder).parent.name == "datasets" and "data" in names:
+        ignored.add("data")
+    return ignored
 
 
 def git(root: Path, *args: str) -> str:
@@ -49,7 +57,7 @@ def make_repo_copy(dest: Path) -> Path:
     for name in _COPY:
         src = REPO_ROOT / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=_IGNORE)
+            shutil.copytree(src, dest / name, ignore=_ignore)
         elif src.exists():
             shutil.copy2(src, dest / name)
     shutil.copy2(REPO_ROOT / ".gitignore", dest / ".gitignore")

@@ -1,0 +1,28 @@
+"""The data layer: ingest, validate (Great Expectations), split, and version datasets with DVC.
+
+Each dataset is `datasets/<name>/` with a dataset.yaml, its own ingest.py, an expectations.yaml suite and
+a dvc.yaml of three stages (ingest -> validate -> split) that call `aip data <stage> <name>`. `prepare`
+is the data step of `aip run`; `load_split` and `data_version` are what training and fingerprints read.
+Heavy libraries (pandas, great_expectations, dvc) are imported inside the functions that use them.
+"""
+
+from pipelines.data.dvc import prepare
+from pipelines.data.errors import DataError, DataValidationError
+from pipelines.data.ingest import ingest
+from pipelines.data.report import FailedExpectation, ValidationReport
+from pipelines.data.split import load_split, split
+from pipelines.data.validation import validate
+from pipelines.data.version import data_version
+
+__all__ = [
+    "DataError",
+    "DataValidationError",
+    "FailedExpectation",
+    "ValidationReport",
+    "data_version",
+    "ingest",
+    "load_split",
+    "prepare",
+    "split",
+    "validate",
+]

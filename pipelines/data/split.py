@@ -1,0 +1,91 @@
+"""The split stage: a deterministic, stratified train/validation/test split, and reading a split back.
+
+Deterministic means byte-identical CSVs on every machine and library version, so the md5 data version
+in dvc.lock is stable on a fresh clone. Hence: rows are sorted before the seeded shuffle; the shuffle
+uses numpy's legacy `RandomState`, whose stream numpy promises never to change (scikit-learn's splitters
+carry no such promise); each class is cut with the same rounding rule; and each split is written sorted.
+
+    aip data split chatterbot-topics         # what the DVC stage runs
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipelines.data import _paths
+from pipelines.data._csv import read_csv, string_columns, write_csv
+from pipelines.data.errors import DataError
+from pipelines.repo.layout import Repo
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pipelines.config import SplitConfig
+
+
+def split(repo: Repo, dataset: str) -> dict[str, Path]:
+    """Split `data/raw.csv` per dataset.yaml's `split` into `data/splits/{train,validation,test}.csv`."""
+    cfg = repo.dataset(dataset)
+    raw = _paths.raw_csv(repo, dataset)
+    if not raw.is_file():
+        raise DataError(f"{dataset}: {raw} does not exist; run `aip data ingest {dataset}` first")
+    frame = read_csv(
+        raw, string_columns=string_columns(cfg.kind, cfg.label_column, cfg.text_column), dataset=dataset
+    )
+    parts = split_frame(frame, cfg.split, cfg.label_column)
+    out = _paths.splits_dir(repo, dataset)
+    return {name: write_csv(part, out / f"{name}.csv") for name, part in parts.items()}
+
+
+def split_frame(frame: pd.DataFrame, cfg: SplitConfig, label_column: str) -> dict[str, pd.DataFrame]:
+    """Pure split of `frame`: same input rows (in any order) and config give the same three frames.
+
+    Per class (or over all rows when `stratify` is off) the sorted rows are shuffled with one
+    `RandomState(seed)`, and the first round(n * test) go to test, the next round(n * validation) to
+    validation, the rest to train; a class with at least 3 rows puts at least one row in each split.
+    """
+    import numpy as np
+
+    if label_column not in frame.columns:
+        raise DataError(f"label column '{label_column}' is not in the data (columns: {list(frame.columns)})")
+    key = [label_column, *[c for c in frame.columns if c != label_column]]
+    ordered = frame.sort_values(key, kind="mergesort").reset_index(drop=True)
+    rng = np.random.RandomState(cfg.seed)
+    groups = (
+        [ordered.index[ordered[label_column] == value] for value in sorted(ordered[label_column].unique())]
+        if cfg.stratify
+        else [ordered.index]
+    )
+    chosen: dict[str, list[int]] = {"train": [], "validation": [], "test": []}
+    for rows in groups:
+        shuffled = [int(rows[i]) for i in rng.permutation(len(rows))]
+        n_test, n_validation = _sizes(len(rows), cfg.test, cfg.validation)
+        chosen["test"].extend(shuffled[:n_test])
+        chosen["validation"].extend(shuffled[n_test : n_test + n_validation])
+        chosen["train"].extend(shuffled[n_test + n_validation :])
+    return {name: ordered.loc[sorted(chosen[name])].reset_index(drop=True) for name in _paths.SPLITS}
+
+
+def _sizes(n: int, test: float, validation: float) -> tuple[int, int]:
+    """Rows of a group for test and validation: half-up rounding, at least one each when n >= 3."""
+    n_test = int(n * test + 0.5)
+    n_validation = int(n * validation + 0.5)
+    if n >= 3:
+        n_test, n_validation = max(n_test, 1), max(n_validation, 1)
+    n_test = min(n_test, n)
+    n_validation = min(n_validation, n - n_test)
+    return n_test, n_validation
+
+
+def load_split(repo: Repo, dataset: str, split: str) -> pd.DataFrame:
+    """One split as a DataFrame (labels and texts as strings); DataError saying how to make it if missing."""
+    if split not in _paths.SPLITS:
+        raise DataError(f"{dataset}: unknown split '{split}'; allowed: {', '.join(_paths.SPLITS)}")
+    cfg = repo.dataset(dataset)
+    path = _paths.splits_dir(repo, dataset) / f"{split}.csv"
+    if not path.is_file():
+        raise DataError(f"{dataset}: {path} does not exist; run `aip data prepare {dataset}`")
+    return read_csv(
+        path, string_columns=string_columns(cfg.kind, cfg.label_column, cfg.text_column), dataset=dataset
+    )
