@@ -71,7 +71,7 @@ def run_aip(root: Path, *args: str, env: dict[str, str] | None = None, timeout: 
     """Run the real CLI in a subprocess against `root`."""
     full_env = {**os.environ, "AIP_REPO": str(root), **(env or {})}
     return subprocess.run(
-        [*AIP, *args], cwd=root, env=full_env, capture_output=True, text=True, timeout=timeout
+        [*AIP, *args], cwd=root, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
     )
 
 

@@ -36,7 +36,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
     if args.check:
         stale = stale_schemas(repo.schemas_dir)
         if stale:
-            print(f"stale schemas in {repo.schemas_dir}: {', '.join(stale)}; run `aip schema`", file=sys.stderr)
+            print(
+                f"stale schemas in {repo.schemas_dir}: {', '.join(stale)}; run `aip schema`", file=sys.stderr
+            )
             return EXIT_FAILED
         print("ok: schemas are up to date")
         return 0
@@ -114,10 +116,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if candidate.trained_now:
         print(f"{args.model}: trained fingerprint {candidate.fingerprint.short} (run {candidate.run_id})")
     elif candidate.version:
-        print(f"{args.model}: fingerprint {candidate.fingerprint.short} is registered as v{candidate.version}; "
-              "nothing to train (--force trains anyway)")
+        print(
+            f"{args.model}: fingerprint {candidate.fingerprint.short} is registered as v{candidate.version}; "
+            "nothing to train (--force trains anyway)"
+        )
     else:
-        print(f"{args.model}: fingerprint {candidate.fingerprint.short} already trained in run {candidate.run_id}")
+        short = candidate.fingerprint.short
+        print(f"{args.model}: fingerprint {short} already trained in run {candidate.run_id}")
     return 0
 
 
@@ -126,7 +131,9 @@ def _candidate(ctx, model: str):  # type: ignore[no-untyped-def]
 
     candidate = steps.find_candidate(ctx, model)
     if candidate is None:
-        raise steps.StepFailed(f"{model}: no trained model for the current fingerprint; run `aip train {model}`")
+        raise steps.StepFailed(
+            f"{model}: no trained model for the current fingerprint; run `aip train {model}`"
+        )
     return candidate
 
 
@@ -150,8 +157,11 @@ def cmd_register(args: argparse.Namespace) -> int:
     candidate = _candidate(ctx, args.model)
     evaluation = steps.last_passed_evaluation(ctx, candidate)
     if evaluation is None:
-        print(f"{args.model}: fingerprint {candidate.fingerprint.short} has no passing evaluation in "
-              f"'{ctx.env}'; run `aip evaluate {args.model} --env {ctx.env}`", file=sys.stderr)
+        print(
+            f"{args.model}: fingerprint {candidate.fingerprint.short} has no passing evaluation in "
+            f"'{ctx.env}'; run `aip evaluate {args.model} --env {ctx.env}`",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     version = steps.register(ctx, candidate, evaluation)
     print(f"{args.model}: fingerprint {candidate.fingerprint.short} is v{version}")
@@ -183,8 +193,18 @@ def cmd_ui(args: argparse.Namespace) -> int:
         print(f"'{args.env or 'local'}' uses the server {uri}: open it in a browser instead")
         return 0
     command = [
-        sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-        "--default-artifact-root", artifact_root(repo, args.env), "--host", "127.0.0.1", "--port", str(args.port),
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--default-artifact-root",
+        artifact_root(repo, args.env),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
     ]
     print(f"MLflow UI on http://127.0.0.1:{args.port} (Ctrl-C stops it)")
     os.execv(sys.executable, command)

@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("affected", help="models, datasets, ... that a git diff touches, as JSON")
     p.add_argument("--base", required=True, metavar="REF", help="git ref to diff against (e.g. origin/main)")
-    p.add_argument("--head", default=None, metavar="REF", help="compare with this ref instead of the work tree")
+    p.add_argument(
+        "--head", default=None, metavar="REF", help="compare with this ref instead of the work tree"
+    )
     p.set_defaults(handler="pipelines.cli.commands:cmd_affected")
 
     data = sub.add_parser("data", help="dataset stages: ingest, validate, split, prepare")

@@ -70,8 +70,8 @@ class BehaviouralCase(StrictModel):
 
 
 class Behavioural(StrictModel):
-    min_pass_rate: dict[Literal["minimum_functionality", "invariance", "directional"], float] = (
-        Field(default_factory=lambda: {"minimum_functionality": 0.8, "invariance": 0.9, "directional": 0.8})
+    min_pass_rate: dict[Literal["minimum_functionality", "invariance", "directional"], float] = Field(
+        default_factory=lambda: {"minimum_functionality": 0.8, "invariance": 0.9, "directional": 0.8}
     )
     """Gate per kind: the share of cases that must pass."""
     cases: list[BehaviouralCase] = Field(default_factory=list)
@@ -254,9 +254,7 @@ class TabularClassifierConfig(_ModelCommon):
     """Training hyper-parameters."""
 
 
-ModelConfig = Annotated[
-    TextClassifierConfig | TabularClassifierConfig, Field(discriminator="task")
-]
+ModelConfig = Annotated[TextClassifierConfig | TabularClassifierConfig, Field(discriminator="task")]
 TASKS: dict[str, type[_ModelCommon]] = {
     "text-classification": TextClassifierConfig,
     "tabular-classification": TabularClassifierConfig,

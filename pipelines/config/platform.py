@@ -56,8 +56,7 @@ class PlatformConfig(StrictModel):
         if self.default_environment not in self.environments:
             allowed = ", ".join(self.environments)
             raise ValueError(
-                f"default_environment '{self.default_environment}' is not an environment "
-                f"(allowed: {allowed})"
+                f"default_environment '{self.default_environment}' is not an environment (allowed: {allowed})"
             )
         return self
 

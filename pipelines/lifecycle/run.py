@@ -68,7 +68,9 @@ def run(repo: Repo, models: list[str] | None = None, env: str | None = None) -> 
     names = models or repo.model_names()
     unknown = sorted(set(names) - set(repo.model_names()))
     if unknown:
-        raise steps.StepFailed(f"unknown model(s): {', '.join(unknown)} (models/ has: {', '.join(repo.model_names())})")
+        raise steps.StepFailed(
+            f"unknown model(s): {', '.join(unknown)} (models/ has: {', '.join(repo.model_names())})"
+        )
     ctx = Context.open(repo, env)
     outcomes = {name: ModelOutcome(name) for name in names}
 
@@ -112,9 +114,15 @@ def _run_model(ctx: Context, outcome: ModelOutcome) -> None:
             say(f"    {name}: {note}")
 
         champion = ctx.registry.alias_version(name, ctx.env)
-        if candidate.version is not None and champion is not None and str(champion.version) == candidate.version:
-            say(f"==> {name}: fingerprint {candidate.fingerprint.short} is v{candidate.version}, "
-                f"already @{ctx.env}: nothing to do")
+        if (
+            candidate.version is not None
+            and champion is not None
+            and str(champion.version) == candidate.version
+        ):
+            say(
+                f"==> {name}: fingerprint {candidate.fingerprint.short} is v{candidate.version}, "
+                f"already @{ctx.env}: nothing to do"
+            )
             outcome.status, outcome.version = "up-to-date", candidate.version
             _metrics_from_version(ctx, outcome)
             return
@@ -133,8 +141,15 @@ def _run_model(ctx: Context, outcome: ModelOutcome) -> None:
         outcome.version = steps.register(ctx, candidate, evaluation)
         outcome.previous = steps.set_alias(ctx, candidate)
         outcome.seconds["register"] = time.perf_counter() - start
-        outcome.status = "promoted" if was_registered else ("trained+registered" if candidate.trained_now else "registered")
-        say(f"    {name}: v{outcome.version} @{ctx.env}" + (f" (was v{outcome.previous})" if outcome.previous else ""))
+        outcome.status = (
+            "promoted"
+            if was_registered
+            else ("trained+registered" if candidate.trained_now else "registered")
+        )
+        say(
+            f"    {name}: v{outcome.version} @{ctx.env}"
+            + (f" (was v{outcome.previous})" if outcome.previous else "")
+        )
     except steps.GateFailed as exc:
         outcome.status, outcome.error = "failed: gates", str(exc)
         outcome.metrics = dict(exc.result.metrics)
@@ -151,7 +166,8 @@ def _metrics_from_version(ctx: Context, outcome: ModelOutcome) -> None:
     version = ctx.client.get_model_version(outcome.model, outcome.version)
     outcome.metrics = {
         k.removeprefix("aip.metric.test_"): float(v)
-        for k, v in version.tags.items() if k.startswith("aip.metric.test_")
+        for k, v in version.tags.items()
+        if k.startswith("aip.metric.test_")
     }
     gates = [v for k, v in version.tags.items() if k.startswith("aip.gate.")]
     outcome.gates = f"{sum(g.startswith('pass') for g in gates)}/{len(gates)} passed" if gates else ""

@@ -8,9 +8,11 @@ run on another machine than the one before it (a GPU runner trains, a CPU runner
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,18 +123,32 @@ def train(ctx: Context, model: str, *, force: bool = False) -> Candidate:
         mlflow.log_dict({"digest": fp.digest, "parts": fp.parts}, "fingerprint.json")
         mlflow.log_artifact(str(ctx.repo.model_dir(model) / "model.yaml"), "config")
         result = train_model(
-            config, dataset, train_df, val_df, out_dir,
+            config,
+            dataset,
+            train_df,
+            val_df,
+            out_dir,
             log_metrics=lambda metrics, epoch: mlflow.log_metrics(metrics, step=epoch),
         )
         mlflow.log_params({k: _param(v) for k, v in result.params.items()})
         mlflow.log_metrics(
-            {"train_seconds": result.seconds, "peak_rss_mb": result.peak_rss_mb, "best_epoch": result.best_epoch}
+            {
+                "train_seconds": result.seconds,
+                "peak_rss_mb": result.peak_rss_mb,
+                "best_epoch": result.best_epoch,
+            }
         )
         info = _log_model(out_dir, result.artifact_dir)
         # Written last: only a run that got this far counts as a finished training run.
         mlflow.set_tag(MODEL_URI_TAG, info.model_uri)
     return Candidate(
-        model, fp, data_version, run.info.run_id, info.model_uri, local_dir=result.artifact_dir, trained_now=True
+        model,
+        fp,
+        data_version,
+        run.info.run_id,
+        info.model_uri,
+        local_dir=result.artifact_dir,
+        trained_now=True,
     )
 
 
@@ -157,14 +173,17 @@ def _log_model(out_dir: Path, artifact_dir: Path) -> Any:
         {"label": [predictor.labels[0]], **{f"p_{label}": [0.0] for label in predictor.labels}}
     )
     signature: ModelSignature = infer_signature(example_in, example_out)
-    return mlflow.pyfunc.log_model(
-        name="model",
-        python_model=str(PYFUNC_FILE),
-        artifacts={ARTIFACT_KEY: str(artifact_dir)},
-        code_paths=[str(Path(__file__).resolve().parent.parent)],
-        pip_requirements=_requirements(),
-        signature=signature,
-    )
+    with warnings.catch_warnings():
+        # The signature is given; an input example would make MLflow load and run the model at log time.
+        warnings.filterwarnings("ignore", message=".*input example was not provided", category=UserWarning)
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(PYFUNC_FILE),
+            artifacts={ARTIFACT_KEY: str(artifact_dir)},
+            code_paths=[str(Path(__file__).resolve().parent.parent)],
+            pip_requirements=_requirements(),
+            signature=signature,
+        )
 
 
 def _requirements() -> list[str]:
@@ -242,7 +261,7 @@ def evaluate(ctx: Context, candidate: Candidate) -> EvaluationResult:
 
 
 def _finite(value: float) -> bool:
-    return value == value and value not in (float("inf"), float("-inf"))
+    return math.isfinite(value)
 
 
 def last_passed_evaluation(ctx: Context, candidate: Candidate) -> dict[str, str] | None:

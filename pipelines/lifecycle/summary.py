@@ -8,18 +8,33 @@ KEY_METRICS = ("accuracy", "macro_f1", "roc_auc")
 
 
 def render(report: RunReport) -> str:
-    header = ["model", "fingerprint", "version", "status", *KEY_METRICS, "gates", "train s", "eval s", "register s"]
+    header = [
+        "model",
+        "fingerprint",
+        "version",
+        "status",
+        *KEY_METRICS,
+        "gates",
+        "train s",
+        "eval s",
+        "register s",
+    ]
     rows = []
     for o in report.outcomes:
-        rows.append([
-            o.model,
-            o.fingerprint or "-",
-            f"v{o.version}" if o.version else "-",
-            o.status,
-            *(f"{o.metrics[m]:.3f}" if m in o.metrics else "-" for m in KEY_METRICS),
-            o.gates or "-",
-            *(f"{o.seconds[s]:.1f}" if s in o.seconds else "-" for s in ("train", "evaluate", "register")),
-        ])
+        rows.append(
+            [
+                o.model,
+                o.fingerprint or "-",
+                f"v{o.version}" if o.version else "-",
+                o.status,
+                *(f"{o.metrics[m]:.3f}" if m in o.metrics else "-" for m in KEY_METRICS),
+                o.gates or "-",
+                *(
+                    f"{o.seconds[s]:.1f}" if s in o.seconds else "-"
+                    for s in ("train", "evaluate", "register")
+                ),
+            ]
+        )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join("-" * w for w in widths)
     out = [

@@ -51,7 +51,11 @@ def hash_files(root: Path, folders: list[Path], pattern: str = "*.py") -> str:
     """Hash of file paths (relative to root) and contents, independent of listing order."""
     digest = hashlib.sha256()
     files = sorted(
-        p for folder in folders if folder.exists() for p in folder.rglob(pattern) if "__pycache__" not in p.parts
+        p
+        for folder in folders
+        if folder.exists()
+        for p in folder.rglob(pattern)
+        if "__pycache__" not in p.parts
     )
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0")

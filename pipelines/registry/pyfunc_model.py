@@ -20,7 +20,9 @@ class AipModel(PythonModel):  # type: ignore[misc]
 
         self.predictor = load(Path(context.artifacts["aip_model"]))
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+    # Unannotated on purpose: MLflow infers a schema from predict's type hints and warns on any it
+    # cannot use; the signature logged with the model is the schema.
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
         import pandas as pd
 
         predictor = self.predictor

@@ -62,8 +62,12 @@ class Registry:
         # MLflow 3 logged models: the source `models:/<model_id>` must come with its model_id.
         model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
         return self.client.create_model_version(
-            model, source=model_uri, run_id=run_id, tags=tags,
-            description=f"fingerprint {tags[FINGERPRINT_TAG][:12]}", model_id=model_id,
+            model,
+            source=model_uri,
+            run_id=run_id,
+            tags=tags,
+            description=f"fingerprint {tags[FINGERPRINT_TAG][:12]}",
+            model_id=model_id,
         )
 
     def set_alias(self, model: str, alias: str, version: str) -> str | None:

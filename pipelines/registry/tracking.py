@@ -49,7 +49,7 @@ def check_reachable(uri: str, timeout: float = REACHABILITY_TIMEOUT_S) -> None:
         return
     url = uri.rstrip("/") + "/health"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http(s) only)
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             if response.status == 200:
                 return
             reason = f"HTTP {response.status}"

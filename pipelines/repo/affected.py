@@ -49,8 +49,14 @@ class Affected:
             "dashboards": sorted(self.dashboards),
             "infra_roots": sorted(self.infra_roots),
             "workflows": self.workflows,
-            "any": bool(self.models or self.datasets or self.prompts or self.dashboards
-                        or self.infra_roots or self.workflows),
+            "any": bool(
+                self.models
+                or self.datasets
+                or self.prompts
+                or self.dashboards
+                or self.infra_roots
+                or self.workflows
+            ),
             # `include: []` is not a valid matrix; a one-entry placeholder keeps jobs skippable.
             "matrix": {"include": matrix or [{"kind": "none", "name": "none"}]},
             "files": self.files,
@@ -59,8 +65,9 @@ class Affected:
 
 def changed_files(repo: Repo, base: str, head: str | None = None) -> list[str]:
     """Files that differ between the merge base of `base` and `head` (default: the work tree)."""
+
     def git(*args: str) -> str:
-        proc = subprocess.run(["git", *args], cwd=repo.root, capture_output=True, text=True)
+        proc = subprocess.run(["git", *args], cwd=repo.root, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise GitError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc.stdout

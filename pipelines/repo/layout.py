@@ -126,4 +126,6 @@ class Repo:
             return env_name, self.platform.environments[env_name]
         except KeyError:
             allowed = ", ".join(self.platform.environments)
-            raise UnknownEnvironment(f"unknown environment '{env_name}' (platform.yaml has: {allowed})") from None
+            raise UnknownEnvironment(
+                f"unknown environment '{env_name}' (platform.yaml has: {allowed})"
+            ) from None

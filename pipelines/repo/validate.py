@@ -41,18 +41,36 @@ def validate_repo(repo: Repo, *, raise_on_error: bool = False) -> list[Problem]:
         _, tree = load_yaml(path)
         if config.dataset not in datasets and config.dataset not in repo.dataset_names():
             allowed = ", ".join(repo.dataset_names()) or "none"
-            problems.append(Problem(path, line_of(tree, ("dataset",)), "dataset",
-                                    f"dataset '{config.dataset}' does not exist under datasets/ (have: {allowed})"))
+            problems.append(
+                Problem(
+                    path,
+                    line_of(tree, ("dataset",)),
+                    "dataset",
+                    f"dataset '{config.dataset}' does not exist under datasets/ (have: {allowed})",
+                )
+            )
         elif config.dataset in datasets and datasets[config.dataset].kind != TASK_KIND[config.task]:
-            problems.append(Problem(path, line_of(tree, ("task",)), "task",
-                                    f"task '{config.task}' needs a {TASK_KIND[config.task]} dataset; "
-                                    f"'{config.dataset}' is {datasets[config.dataset].kind}"))
+            problems.append(
+                Problem(
+                    path,
+                    line_of(tree, ("task",)),
+                    "task",
+                    f"task '{config.task}' needs a {TASK_KIND[config.task]} dataset; "
+                    f"'{config.dataset}' is {datasets[config.dataset].kind}",
+                )
+            )
         if platform is not None:
             for env in config.environments:
                 if env not in platform.environments:
                     allowed = ", ".join(platform.environments)
-                    problems.append(Problem(path, line_of(tree, ("environments", env)), f"environments.{env}",
-                                            f"'{env}' is not an environment in platform.yaml (allowed: {allowed})"))
+                    problems.append(
+                        Problem(
+                            path,
+                            line_of(tree, ("environments", env)),
+                            f"environments.{env}",
+                            f"'{env}' is not an environment in platform.yaml (allowed: {allowed})",
+                        )
+                    )
     if raise_on_error and problems:
         raise ConfigError(problems)
     return problems
@@ -66,7 +84,9 @@ def _dataset_files(repo: Repo, name: str, expectations: str) -> list[Problem]:
         problems.append(Problem(config_file, None, "", "ingest.py is missing beside dataset.yaml"))
     suite = folder / expectations
     if not suite.is_file():
-        problems.append(Problem(config_file, None, "expectations", f"expectation suite {suite.name} not found"))
+        problems.append(
+            Problem(config_file, None, "expectations", f"expectation suite {suite.name} not found")
+        )
     else:
         problems.extend(_suite_shape(suite))
     dvc_file = folder / "dvc.yaml"
@@ -80,8 +100,14 @@ def _dataset_files(repo: Repo, name: str, expectations: str) -> list[Problem]:
         stages = (data or {}).get("stages") or {}
         for stage in DVC_STAGES:
             if stage not in stages:
-                problems.append(Problem(dvc_file, line_of(tree, ("stages",)), f"stages.{stage}",
-                                        f"stage '{stage}' is missing (expected: {', '.join(DVC_STAGES)})"))
+                problems.append(
+                    Problem(
+                        dvc_file,
+                        line_of(tree, ("stages",)),
+                        f"stages.{stage}",
+                        f"stage '{stage}' is missing (expected: {', '.join(DVC_STAGES)})",
+                    )
+                )
     return problems
 
 
@@ -97,9 +123,21 @@ def _suite_shape(path: Path) -> list[Problem]:
     problems = []
     for i, item in enumerate(expectations):
         if not isinstance(item, dict) or not str(item.get("type", "")).startswith("expect_"):
-            problems.append(Problem(path, line_of(tree, ("expectations", i)), f"expectations.{i}.type",
-                                    "each expectation needs a type starting with 'expect_'"))
+            problems.append(
+                Problem(
+                    path,
+                    line_of(tree, ("expectations", i)),
+                    f"expectations.{i}.type",
+                    "each expectation needs a type starting with 'expect_'",
+                )
+            )
         elif not isinstance(item.get("kwargs", {}), dict):
-            problems.append(Problem(path, line_of(tree, ("expectations", i, "kwargs")),
-                                    f"expectations.{i}.kwargs", "kwargs must be a mapping"))
+            problems.append(
+                Problem(
+                    path,
+                    line_of(tree, ("expectations", i, "kwargs")),
+                    f"expectations.{i}.kwargs",
+                    "kwargs must be a mapping",
+                )
+            )
     return problems

@@ -41,9 +41,15 @@ def test_docs_touch_nothing(repo_copy):
 
 
 def test_infra_module_touches_the_roots_that_use_it(repo_copy):
-    touch(repo_copy, "infra/envs/dev/main.tf", 'module "storage" {\n  source = "../../modules/object-storage"\n}\n')
+    touch(
+        repo_copy,
+        "infra/envs/dev/main.tf",
+        'module "storage" {\n  source = "../../modules/object-storage"\n}\n',
+    )
     touch(repo_copy, "infra/envs/prod/main.tf", 'module "net" {\n  source = "../../modules/network"\n}\n')
-    result = affected(Repo(repo_copy), ["infra/modules/object-storage/main.tf", "infra/envs/prod/variables.tf"])
+    result = affected(
+        Repo(repo_copy), ["infra/modules/object-storage/main.tf", "infra/envs/prod/variables.tf"]
+    )
     assert result.infra_roots == {"infra/envs/dev", "infra/envs/prod"}
 
 

@@ -72,7 +72,9 @@ def test_duplicate_key_is_an_error(tmp_path):
 def test_unknown_task_lists_the_allowed_tasks(tmp_path):
     path = write_model(tmp_path, MODEL.replace("tabular-classification", "regression"))
     [problem] = problems_of(path)
-    assert ":4: task: unknown task 'regression'; allowed: text-classification, tabular-classification" in problem
+    assert (
+        ":4: task: unknown task 'regression'; allowed: text-classification, tabular-classification" in problem
+    )
 
 
 def test_gate_with_unknown_metric_names_the_list_item(tmp_path):
@@ -101,12 +103,18 @@ def test_all_problems_are_reported_at_once(tmp_path):
 
 
 def test_platform_default_environment_must_exist(tmp_path):
-    text = (REPO_ROOT / "platform.yaml").read_text().replace("default_environment: local", "default_environment: qa")
+    text = (
+        (REPO_ROOT / "platform.yaml")
+        .read_text()
+        .replace("default_environment: local", "default_environment: qa")
+    )
     path = tmp_path / "platform.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError) as info:
         load_platform(path)
-    assert "default_environment 'qa' is not an environment (allowed: local, dev, staging, prod)" in str(info.value)
+    assert "default_environment 'qa' is not an environment (allowed: local, dev, staging, prod)" in str(
+        info.value
+    )
 
 
 def test_reference_to_a_missing_dataset_fails_validate_with_file_line_and_key(repo_copy):
@@ -114,7 +122,10 @@ def test_reference_to_a_missing_dataset_fails_validate_with_file_line_and_key(re
     path.write_text(path.read_text().replace("dataset: breast-cancer", "dataset: breast-cancr"))
     result = run_aip(repo_copy, "validate")
     assert result.returncode == 2
-    assert "models/tumor-classifier/model.yaml:6: dataset: dataset 'breast-cancr' does not exist" in result.stderr
+    assert (
+        "models/tumor-classifier/model.yaml:6: dataset: dataset 'breast-cancr' does not exist"
+        in result.stderr
+    )
     assert "have: breast-cancer, chatterbot-topics" in result.stderr
 
 

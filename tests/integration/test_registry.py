@@ -6,8 +6,8 @@ import socket
 import subprocess
 import sys
 import time
-import warnings
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,7 +40,9 @@ def log_run(client, exp: str, fingerprint: str, tmp_path: Path, *, finish: bool 
 
     wrapper = tmp_path / "echo_model.py"
     wrapper.write_text(WRAPPER)
-    warnings.filterwarnings("ignore", message=".*Add type hints to the `predict` method", category=UserWarning)
+    warnings.filterwarnings(
+        "ignore", message=".*Add type hints to the `predict` method", category=UserWarning
+    )
     run = mlflow.start_run(experiment_id=exp, tags={FINGERPRINT_TAG: fingerprint, STEP_TAG: "train"})
     info = mlflow.pyfunc.log_model(name="model", python_model=str(wrapper), pip_requirements=["mlflow"])
     mlflow.set_tag(MODEL_URI_TAG, info.model_uri)
@@ -72,7 +74,9 @@ def test_alias_moves_atomically_and_remembers_the_previous_version(registry, aip
     versions = []
     for fp in ("a" * 64, "b" * 64):
         run_id, uri = log_run(registry.client, exp, fp, tmp_path)
-        versions.append(str(registry.register("tumor-classifier", uri, run_id, {FINGERPRINT_TAG: fp}).version))
+        versions.append(
+            str(registry.register("tumor-classifier", uri, run_id, {FINGERPRINT_TAG: fp}).version)
+        )
     assert registry.set_alias("tumor-classifier", "dev", versions[0]) is None
     assert registry.set_alias("tumor-classifier", "dev", versions[1]) == versions[0]
     assert str(registry.alias_version("tumor-classifier", "dev").version) == versions[1]
@@ -119,11 +123,29 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
     """A real MLflow tracking server on 127.0.0.1 over SQLite, as production runs it over Postgres."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
-         "--artifacts-destination", (tmp_path / "server-artifacts").as_uri(), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**__import__("os").environ, "PATH": f"{Path(sys.executable).parent}:{__import__('os').environ['PATH']}"},
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'server.db'}",
+            "--artifacts-destination",
+            (tmp_path / "server-artifacts").as_uri(),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={
+            **__import__("os").environ,
+            "PATH": f"{Path(sys.executable).parent}:{__import__('os').environ['PATH']}",
+        },
     )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
