@@ -59,4 +59,4 @@ bench: setup ## the engine benchmark (scripts/bench_lifecycle.py): prints figure
 clean-state: ## delete local state (.aip: MLflow SQLite, artifacts, DVC remote, reports)
 	rm -rf .aip
 
--include infra/infra.mk
+include infra/infra.mk

@@ -26,8 +26,12 @@ fi
 echo "setup-tools: creating ${venv} from ${requirements}"
 rm -rf "${venv}"
 "${python}" -m venv "${venv}"
-"${venv}/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"${venv}/bin/python" -m pip install --quiet --disable-pip-version-check -r "${requirements}"
+pip_install() {
+  # This machine's pip config lists local index folders that may not exist; drop those warnings only.
+  "${venv}/bin/python" -m pip install --quiet --disable-pip-version-check "$@" 2> >(grep -v "^WARNING: Location '" >&2)
+}
+pip_install --upgrade pip
+pip_install -r "${requirements}"
 "${venv}/bin/python" -m pip check
 printf '%s' "${want}" >"${stamp}"
 echo "setup-tools: done"

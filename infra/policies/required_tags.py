@@ -7,7 +7,7 @@ from typing import Any
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from _common import REQUIRED_TAGS, TAGGABLE, first, is_unresolved
+from _common import REQUIRED_TAGS, TAGGABLE, blocks, first, is_unresolved, scalar
 
 
 class RequiredTags(BaseResourceCheck):
@@ -21,6 +21,8 @@ class RequiredTags(BaseResourceCheck):
 
     def scan_resource_conf(self, conf: dict[str, list[Any]]) -> CheckResult:
         self.evaluated_keys = ["tags"]
+        if self.entity_type == "aws_autoscaling_group":
+            return self._scan_asg(conf)
         tags = first(conf, "tags")
         if tags is None:
             self.details.append(f"no tags; required: {', '.join(REQUIRED_TAGS)}")
@@ -32,6 +34,18 @@ class RequiredTags(BaseResourceCheck):
         if not isinstance(tags, dict):
             return CheckResult.UNKNOWN
         missing = [k for k in REQUIRED_TAGS if not str(tags.get(k, "") or "").strip()]
+        if missing:
+            self.details.append(f"missing required tags: {', '.join(missing)}")
+            return CheckResult.FAILED
+        return CheckResult.PASSED
+
+    def _scan_asg(self, conf: dict[str, list[Any]]) -> CheckResult:
+        """Autoscaling groups tag through repeated `tag { key, value }` blocks."""
+        self.evaluated_keys = ["tag"]
+        keys = {str(scalar(t, "key")) for t in blocks(conf, "tag")}
+        if any(is_unresolved(k) for k in keys):
+            return CheckResult.UNKNOWN
+        missing = [k for k in REQUIRED_TAGS if k not in keys]
         if missing:
             self.details.append(f"missing required tags: {', '.join(missing)}")
             return CheckResult.FAILED

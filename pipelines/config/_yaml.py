@@ -68,5 +68,5 @@ def line_of(tree: Any, loc: tuple[int | str, ...]) -> int | None:
         else:
             break
     if line is None and isinstance(tree, CommentedMap):
-        return tree.lc.line + 1
+        return int(tree.lc.line) + 1
     return line

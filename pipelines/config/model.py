@@ -69,10 +69,15 @@ class BehaviouralCase(StrictModel):
         return self
 
 
+BehaviouralKind = Literal["minimum_functionality", "invariance", "directional"]
+
+
+def _default_pass_rates() -> dict[BehaviouralKind, float]:
+    return {"minimum_functionality": 0.8, "invariance": 0.9, "directional": 0.8}
+
+
 class Behavioural(StrictModel):
-    min_pass_rate: dict[Literal["minimum_functionality", "invariance", "directional"], float] = Field(
-        default_factory=lambda: {"minimum_functionality": 0.8, "invariance": 0.9, "directional": 0.8}
-    )
+    min_pass_rate: dict[BehaviouralKind, float] = Field(default_factory=_default_pass_rates)
     """Gate per kind: the share of cases that must pass."""
     cases: list[BehaviouralCase] = Field(default_factory=list)
     """The cases, see BehaviouralCase."""

@@ -78,7 +78,8 @@ def find_candidate(ctx: Context, model: str) -> Candidate | None:
     if registered is not None:
         run = ctx.client.get_run(registered.run_id) if registered.run_id else None
         run_id = registered.run_id or ""
-        uri = run.data.tags.get(MODEL_URI_TAG, registered.source) if run else registered.source
+        source = str(registered.source)
+        uri = run.data.tags.get(MODEL_URI_TAG, source) if run else source
         return Candidate(model, fp, data_version, run_id, uri, version=str(registered.version))
     exp = experiment_id(ctx.client, ctx.repo, model, ctx.env)
     run = ctx.registry.finished_training_run(exp, fp.digest)
@@ -128,7 +129,7 @@ def train(ctx: Context, model: str, *, force: bool = False) -> Candidate:
             train_df,
             val_df,
             out_dir,
-            log_metrics=lambda metrics, epoch: mlflow.log_metrics(metrics, step=epoch),
+            log_metrics=_log_epoch,
         )
         mlflow.log_params({k: _param(v) for k, v in result.params.items()})
         mlflow.log_metrics(
@@ -152,6 +153,12 @@ def train(ctx: Context, model: str, *, force: bool = False) -> Candidate:
     )
 
 
+def _log_epoch(metrics: dict[str, float], epoch: int) -> None:
+    import mlflow
+
+    mlflow.log_metrics(metrics, step=epoch)
+
+
 def _param(value: Any) -> str:
     text = json.dumps(value) if isinstance(value, list | dict) else str(value)
     return text[:500]
@@ -168,7 +175,7 @@ def _log_model(out_dir: Path, artifact_dir: Path) -> Any:
     if predictor.kind == "text":
         example_in = pd.DataFrame({"text": ["hello"]})
     else:
-        example_in = pd.DataFrame([dict.fromkeys(predictor.feature_names, 0.0)])
+        example_in = pd.DataFrame([dict.fromkeys(predictor.feature_names or [], 0.0)])
     example_out = pd.DataFrame(
         {"label": [predictor.labels[0]], **{f"p_{label}": [0.0] for label in predictor.labels}}
     )

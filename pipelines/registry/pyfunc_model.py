@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-from mlflow.pyfunc import PythonModel
+from mlflow.pyfunc.model import PythonModel
 
 
-class AipModel(PythonModel):  # type: ignore[misc]
+class AipModel(PythonModel):
     def load_context(self, context: Any) -> None:
         from pipelines.artifacts import load
 

@@ -1,0 +1,36 @@
+# Environment root: prod. Values only; the wiring lives in infra/modules/aws-platform.
+module "context" {
+  source = "../../modules/context"
+
+  environment = "prod"
+  owner       = var.owner
+  cost_center = var.cost_center
+  repository  = var.repository
+}
+
+module "platform" {
+  source = "../../modules/aws-platform"
+
+  environment                 = module.context.environment
+  repository                  = var.repository
+  tags                        = module.context.tags
+  vpc_cidr                    = "10.30.0.0/16"
+  azs                         = ["${var.region}a", "${var.region}b", "${var.region}c"]
+  single_nat_gateway          = false
+  cluster_public_access_cidrs = var.cluster_public_access_cidrs
+  cpu_pool                    = { instance_types = ["m6i.xlarge"], min_size = 3, max_size = 6 }
+  gpu_pool                    = { instance_types = ["g5.2xlarge"], min_size = 1, max_size = 4 }
+  mlflow_db = {
+    instance_class        = "db.m7g.large"
+    multi_az              = true
+    backup_retention_days = 30
+    deletion_protection   = true
+  }
+  # One registry for every environment (platform.yaml): prod hosts MLflow and its buckets.
+  host_registry         = true
+  artifact_bucket_name  = "example-org-ml-artifacts" # TODO(fork): platform.yaml's artifact_store bucket
+  dvc_bucket_name       = "example-org-ml-data"      # TODO(fork): platform.yaml's dvc_remote bucket
+  force_destroy_buckets = false
+  dashboards_path       = "${path.root}/../../../dashboards/rendered"
+  gpu_runners           = { arc_max_runners = 4, create_asg = false }
+}

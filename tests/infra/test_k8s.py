@@ -1,0 +1,153 @@
+"""Kubernetes: every overlay renders with kustomize and validates against the schemas; the model
+server's GPU placement, probes, traffic split and disruption guards hold in every environment."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from conftest import INFRA
+
+pytestmark = pytest.mark.infra
+
+ENVS = ["dev", "staging", "prod"]
+MODEL = "tumor-classifier"
+
+
+def render(env: str) -> dict[tuple[str, str], dict]:
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl (with built-in kustomize) is required: see infra/README.md"
+    out = subprocess.run(
+        [kubectl, "kustomize", str(INFRA / "k8s" / "overlays" / env)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(out) if d}
+
+
+@pytest.fixture(scope="module", params=ENVS)
+def rendered(request):
+    return request.param, render(request.param)
+
+
+def test_every_overlay_renders_the_serving_and_mlflow_objects(rendered):
+    env, objs = rendered
+    expected = {
+        ("Deployment", "model-server-stable"),
+        ("Deployment", "model-server-canary"),
+        ("Service", "model-server-stable"),
+        ("Service", "model-server-canary"),
+        ("HTTPRoute", "model-server"),
+        ("PodDisruptionBudget", "model-server-stable"),
+        ("HorizontalPodAutoscaler", "model-server-stable"),
+    }
+    assert expected <= objs.keys()
+    # One MLflow registry for every environment (platform.yaml's tracking_uri): it runs with prod only.
+    mlflow = {("Deployment", "mlflow"), ("Service", "mlflow"), ("HTTPRoute", "mlflow")}
+    assert (mlflow <= objs.keys()) == (env == "prod")
+    assert not (mlflow & objs.keys()) or env == "prod"
+    assert all(o["metadata"]["labels"]["environment"] == env for o in objs.values())
+
+
+@pytest.mark.parametrize("track", ["stable", "canary"])
+def test_model_server_requests_a_gpu_on_the_tainted_pool_and_is_ready_on_the_model_status_endpoint(
+    rendered, track
+):
+    env, objs = rendered
+    spec = objs[("Deployment", f"model-server-{track}")]["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    assert container["resources"]["requests"]["nvidia.com/gpu"] == "1"
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"http": 8501, "grpc": 8500}
+    probe = container["readinessProbe"]["httpGet"]
+    assert probe["path"] == f"/v1/models/{MODEL}" and probe["port"] == "http"
+    envs = {e["name"]: e["value"] for e in container["env"]}
+    assert envs["MODEL_LABEL"] == track and envs["AIP_ENV"] == env and envs["MODEL_NAME"] == MODEL
+
+
+def test_httproute_splits_traffic_between_the_stable_and_canary_services_all_on_stable(rendered):
+    env, objs = rendered
+    route = objs[("HTTPRoute", "model-server")]
+    refs = route["spec"]["rules"][0]["backendRefs"]
+    assert [(r["name"], r["weight"]) for r in refs] == [
+        ("model-server-stable", 100),
+        ("model-server-canary", 0),
+    ]
+    assert route["spec"]["hostnames"] == [f"models.{env}.example-org.internal"]
+    for ref in refs:
+        service = objs[("Service", ref["name"])]
+        deployment = objs[("Deployment", ref["name"])]
+        assert (
+            service["spec"]["selector"].items()
+            <= deployment["spec"]["template"]["metadata"]["labels"].items()
+        )
+        assert ref["port"] in {p["port"] for p in service["spec"]["ports"]}
+
+
+def test_disruption_budget_and_autoscaler_guard_the_stable_track(rendered):
+    _env, objs = rendered
+    pdb = objs[("PodDisruptionBudget", "model-server-stable")]["spec"]
+    labels = objs[("Deployment", "model-server-stable")]["spec"]["template"]["metadata"]["labels"]
+    assert pdb["selector"]["matchLabels"].items() <= labels.items()
+    hpa = objs[("HorizontalPodAutoscaler", "model-server-stable")]["spec"]
+    assert hpa["scaleTargetRef"]["name"] == "model-server-stable"
+    assert 1 <= hpa["minReplicas"] <= hpa["maxReplicas"]
+
+
+def test_hostnames_match_platform_yaml():
+    platform = yaml.safe_load((INFRA.parent / "platform.yaml").read_text())["environments"]
+    for env in ENVS:
+        objs = render(env)
+        serving = platform[env]["serving_endpoint"].split("://", 1)[1].split("/")[0]
+        assert objs[("HTTPRoute", "model-server")]["spec"]["hostnames"] == [serving]
+    tracking = platform["prod"]["tracking_uri"].split("://", 1)[1].split("/")[0]
+    assert render("prod")[("HTTPRoute", "mlflow")]["spec"]["hostnames"] == [tracking]
+
+
+def test_prod_runs_more_replicas_and_a_pinned_image_unlike_dev():
+    dev, prod = render("dev"), render("prod")
+    assert (
+        prod[("HorizontalPodAutoscaler", "model-server-stable")]["spec"]["minReplicas"]
+        > dev[("HorizontalPodAutoscaler", "model-server-stable")]["spec"]["minReplicas"]
+    )
+    image = prod[("Deployment", "model-server-stable")]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert not image.endswith(":latest") and image.rsplit(":", 1)[1][0].isdigit()
+
+
+@pytest.mark.slow
+def test_every_overlay_validates_against_the_kubernetes_schemas(infra_check):
+    proc = infra_check("k8s")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [
+        ("route['spec']['rules'][0]['backendRefs'][1]['weight'] = -5", "HTTPRoute/model-server"),
+        (
+            "deploy['spec']['template']['spec']['containers'][0]['readinessProbe']['httpGet']['port'] = [8501]",
+            "Deployment/model-server-stable",
+        ),
+        ("deploy['spec']['replicaz'] = 2", "Deployment/model-server-stable"),
+    ],
+    ids=["negative-weight", "probe-port-wrong-type", "unknown-field"],
+)
+def test_schema_validation_rejects_a_broken_manifest(tools_python, mutation, expected):
+    code = f"""
+import json, yaml, infra_check
+docs = list(yaml.safe_load_all(infra_check.kustomize(infra_check.INFRA / 'k8s' / 'overlays' / 'dev')))
+route = next(d for d in docs if d['kind'] == 'HTTPRoute' and d['metadata']['name'] == 'model-server')
+deploy = next(d for d in docs if d['kind'] == 'Deployment' and d['metadata']['name'] == 'model-server-stable')
+{mutation}
+print(json.dumps({{"clean": infra_check.validate_manifests(infra_check.kustomize(infra_check.INFRA / 'k8s' / 'overlays' / 'dev')),
+                  "broken": infra_check.validate_manifests(yaml.safe_dump_all(docs))}}))
+"""
+    result = tools_python(code)
+    assert result["clean"] == []
+    assert any(e.startswith(expected) for e in result["broken"]), result["broken"]

