@@ -15,21 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.offline import apply_offline_env
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AIP = [sys.executable, "-m", "pipelines"]
 
-# Offline and quiet, as in the Makefile.
-for _key, _value in {
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-    "DO_NOT_TRACK": "true",
-    "GX_ANALYTICS_ENABLED": "false",
-    "DVC_NO_ANALYTICS": "1",
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-}.items():
-    os.environ.setdefault(_key, _value)
+apply_offline_env()  # offline and quiet, as in the Makefile
 os.environ.pop("AIP_TRACKING_URI", None)
 os.environ.pop("AIP_REPO", None)
 

@@ -111,6 +111,9 @@ def _resolve(spec: str) -> Handler:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pipelines.cli.errors import run_handler
+    from pipelines.offline import apply_offline_env
+
+    apply_offline_env()
 
     return run_handler(_resolve(args.handler), args)
 

@@ -23,10 +23,10 @@ from pipelines.data import _paths
 from pipelines.data.errors import DataError, DataValidationError
 from pipelines.data.report import ValidationReport
 from pipelines.data.version import data_version
+from pipelines.offline import apply_offline_env
 from pipelines.repo.layout import Repo
 
 TAIL_LINES = 15  # of DVC's output quoted in a DataError: the stage's own error and DVC's verdict
-QUIET_ENV = {"DVC_NO_ANALYTICS": "1", "DO_NOT_TRACK": "true", "GX_ANALYTICS_ENABLED": "false"}
 
 
 def prepare(repo: Repo, dataset: str, env: str | None = None, *, push: bool = True) -> str:
@@ -93,7 +93,7 @@ def dvc_environment(repo: Repo) -> dict[str, str]:
     """This process's environment, with this venv's bin/ first, analytics off, and AIP_REPO = the repo."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env.update(QUIET_ENV)
+    apply_offline_env(env)
     env["AIP_REPO"] = str(repo.root)  # the stages' `aip` acts on this checkout, wherever they run
     return env
 

@@ -96,7 +96,8 @@ def render_markdown(
     for heading, header, rows in _sections(metrics, champion, champion_label, gates, behavioural):
         parts += [f"## {heading}", "", _md_table(header, rows) if rows else "_none_", ""]
     if plots:
-        parts += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
+        # Plots live in plots/ beside the report, here and in the MLflow run's evaluation/ folder.
+        parts += ["## Plots", ""] + [f"![{p.stem}]({p.parent.name}/{p.name})" for p in plots] + [""]
     return "\n".join(parts)
 
 

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.offline import apply_offline_env
 from pipelines.registry.store import Registry
 from pipelines.registry.tracking import connect
 from pipelines.repo.layout import Repo
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
-
-# Quiet third-party noise by default; each may still be overridden by the caller's environment.
-_QUIET_ENV = {
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-    "DO_NOT_TRACK": "true",
-    "GX_ANALYTICS_ENABLED": "false",
-    "DVC_NO_ANALYTICS": "1",
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-}
 
 
 @dataclass
@@ -36,8 +24,7 @@ class Context:
 
     @classmethod
     def open(cls, repo: Repo, env: str | None = None) -> Context:
-        for key, value in _QUIET_ENV.items():
-            os.environ.setdefault(key, value)
+        apply_offline_env()
         env_name, _ = repo.environment(env)
         client = connect(repo, env_name)
         return cls(repo=repo, env=env_name, client=client, registry=Registry(client))
