@@ -81,8 +81,9 @@ def main() -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
     def row(label: str, value: float, target: float | None = None, unit: str = "s") -> str:
-        tail = f"   target <= {target:.0f}{unit}   {value / target:.2f}x of target" if target else ""
-        return f"{label:<44}{value:>9.1f}{unit}{tail}"
+        tail = f"   target <= {target:g}{unit}   {value / target:.2f}x of target" if target else ""
+        digits = 3 if abs(value) < 1 else 1
+        return f"{label:<44}{value:>9.{digits}f}{unit}{tail}"
 
     print("\n== aip benchmark ==", f"(cpu count {os.cpu_count()}, python {sys.version.split()[0]})")
     print(row("aip run, empty state, both models", first_s, TARGETS["first"]))
