@@ -27,8 +27,8 @@ help: ## list the targets
 setup: ## create .venv from requirements/lock.txt (idempotent)
 	@scripts/setup-venv.sh
 
-run: setup ## the main job: validate, data, train, evaluate, register, alias (ENV=local)
-	$(AIP) run --env $(ENV)
+run: setup ## the main job: validate, data, train, evaluate, register, deploy (ENV=local; + a canary demo)
+	$(AIP) run --env $(ENV) $(if $(filter local,$(ENV)),--canary-demo)
 
 test: setup tools-venv ## every test, slow ones included (what CI runs)
 	$(PY) -m pytest -q
@@ -37,15 +37,15 @@ test-fast: setup ## the fast tests only
 	$(PY) -m pytest -q -m "not slow"
 
 lint: setup ## ruff, mypy, config validation and schema freshness
-	$(VENV)/bin/ruff check pipelines tests scripts
-	$(VENV)/bin/ruff format --check pipelines tests scripts
+	$(VENV)/bin/ruff check pipelines tests scripts dashboards
+	$(VENV)/bin/ruff format --check pipelines tests scripts dashboards
 	$(VENV)/bin/mypy
 	$(AIP) validate
 	$(AIP) schema --check
 
 fmt: setup ## format the Python code
-	$(VENV)/bin/ruff format pipelines tests scripts
-	$(VENV)/bin/ruff check --fix pipelines tests scripts
+	$(VENV)/bin/ruff format pipelines tests scripts dashboards
+	$(VENV)/bin/ruff check --fix pipelines tests scripts dashboards
 
 lock: ## regenerate requirements/lock.txt after changing pyproject.toml
 	@scripts/lock.sh
@@ -58,5 +58,26 @@ bench: setup ## the engine benchmark (scripts/bench_lifecycle.py): prints figure
 
 clean-state: ## delete local state (.aip: MLflow SQLite, artifacts, DVC remote, reports)
 	rm -rf .aip
+
+.PHONY: dashboards rules-check
+dashboards: setup ## render dashboards/rendered/*.json, docs/dashboards.md and docs/metrics.md
+	$(AIP) dashboards build
+	$(AIP) metrics docs
+
+rules-check: ## promtool: check and unit-test the alert and recording rules (apt-get install prometheus)
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install -y prometheus (Debian package)"; exit 1; }
+	promtool check rules dashboards/alerts/*.rules.yml
+	promtool test rules dashboards/alerts/tests/*.test.yml
+
+.PHONY: workflow-check pre-commit
+workflow-check: setup tools-venv ## actionlint, zizmor (offline, pedantic), house rules and commands of .github/
+	$(TOOLS_VENV)/bin/actionlint
+	env -u GH_TOKEN -u GITHUB_TOKEN $(TOOLS_VENV)/bin/zizmor --offline --persona pedantic .github/
+	$(AIP) guard workflows
+	$(AIP) ci check-commands
+
+PRE_COMMIT_FROM ?=
+pre-commit: setup tools-venv ## the pre-commit hooks on every file, or on the changes since PRE_COMMIT_FROM=REF
+	$(TOOLS_VENV)/bin/pre-commit run --show-diff-on-failure $(if $(PRE_COMMIT_FROM),--from-ref $(PRE_COMMIT_FROM) --to-ref HEAD,--all-files)
 
 include infra/infra.mk

@@ -175,7 +175,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.lifecycle.run import run
     from pipelines.lifecycle.summary import render
 
-    report = run(_repo(), args.models or None, args.env)
+    report = run(_repo(), args.models or None, args.env, canary_demo=getattr(args, "canary_demo", False))
     print(render(report))
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")

@@ -83,11 +83,21 @@ def build_parser() -> argparse.ArgumentParser:
     _env_option(p)
     p.set_defaults(handler="pipelines.cli.commands:cmd_register")
 
-    p = sub.add_parser("run", help="the main job: validate, data, train, evaluate, register, alias")
+    p = sub.add_parser("run", help="the main job: validate, data, train, evaluate, register, deploy")
     p.add_argument("models", nargs="*", metavar="MODEL", help="models to run (default: all)")
     _env_option(p)
     p.add_argument("--summary-json", metavar="FILE", help="also write the summary table as JSON")
+    p.add_argument(
+        "--canary-demo",
+        action="store_true",
+        help="then canary a seed variant of each tabular model (a real decision on a fresh machine; "
+        "the repo's version is canaried back if it wins); `make run` passes it",
+    )
     p.set_defaults(handler="pipelines.cli.commands:cmd_run")
+
+    from pipelines.cli import deploy_commands  # argparse only; the deploy engine loads in its handler
+
+    deploy_commands.add_parser(sub)
 
     p = sub.add_parser("fingerprint", help="print a model's fingerprint and what it is made of")
     p.add_argument("model", help="model name")
@@ -97,6 +107,89 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
     _env_option(p)
     p.set_defaults(handler="pipelines.cli.commands:cmd_ui")
+
+    # ---- observability (docs/observability.md) ----
+    obs = "pipelines.cli.observability_commands"
+    p = sub.add_parser("dashboards", help="Grafana dashboards as code (dashboards/*.dashboard.py)")
+    p_sub = p.add_subparsers(dest="dashboards_command", metavar="ACTION", required=True)
+    p = p_sub.add_parser("build", help="render dashboards/rendered/*.json and docs/dashboards.md")
+    p.add_argument("--check", action="store_true", help="fail if the rendered files differ from the code")
+    p.set_defaults(handler=f"{obs}:cmd_dashboards_build")
+    p = sub.add_parser("metrics", help="the metric catalogue (pipelines/observability/catalogue.py)")
+    p_sub = p.add_subparsers(dest="metrics_command", metavar="ACTION", required=True)
+    p = p_sub.add_parser("docs", help="render docs/metrics.md from the catalogue")
+    p.add_argument("--check", action="store_true", help="fail if docs/metrics.md is stale")
+    p.set_defaults(handler=f"{obs}:cmd_metrics_docs")
+    p = sub.add_parser(
+        "drift",
+        help="compare sampled requests with the training reference; exit 3 on drift, 4 on too few samples",
+        description="Drift of a model's inputs and predictions (and live quality) against its train split.",
+    )
+    p.add_argument("model", help="model name")
+    _env_option(p)
+    p.add_argument(
+        "--days", type=int, metavar="N", help="window: the last N days (default monitoring.window_days)"
+    )
+    p.add_argument("--since", metavar="WHEN", help="window start, ISO date/time in UTC (default: now - days)")
+    p.add_argument("--until", metavar="WHEN", help="window end, ISO date/time in UTC (default: now)")
+    p.add_argument("--version", help="only samples of this model version (default: every version)")
+    p.add_argument(
+        "--sink", metavar="URI", help="sample sink (default $AIP_SAMPLE_SINK or <state_dir>/samples/<env>)"
+    )
+    p.add_argument(
+        "--feedback", metavar="PATH|URL", help="arrived labels: JSON lines {request_id, index, label}"
+    )
+    p.add_argument(
+        "--reference-predictions",
+        choices=["auto", "model", "labels"],
+        default="auto",
+        help="prediction drift reference: the registered model on the train split, or its labels",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="report folder (default <state_dir>/reports/<env>/<model>/drift)"
+    )
+    p.add_argument("--no-push", action="store_true", help="do not push the aip_drift_* metrics")
+    p.set_defaults(handler=f"{obs}:cmd_drift")
+
+    p = sub.add_parser(
+        "serve",
+        help="serve the models (TF Serving REST + gRPC APIs, canary traffic split); docs/serving.md",
+        description="Serve each model's version that the environment alias points at (label 'stable').",
+    )
+    _env_option(p)
+    p.add_argument("--models", metavar="A,B", help="models to serve (default: every model with the alias)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--rest-port", type=int, default=8501, metavar="PORT", help="REST port (default 8501)")
+    p.add_argument("--grpc-port", type=int, metavar="PORT", help="gRPC port, 0: off (8500 with grpc extra)")
+    p.add_argument(
+        "--max-body-bytes", type=int, default=10 * 1024 * 1024, metavar="N", help="413 above (10 MiB)"
+    )
+    p.add_argument("--auth-token-env", metavar="NAME", help="predict needs `Authorization: Bearer $NAME`")
+    p.add_argument(
+        "--admin-token-env", default="AIP_ADMIN_TOKEN", metavar="NAME", help="admin API token variable"
+    )
+    p.add_argument("--enable-fault-injection", action="store_true", help="chaos endpoints (refused in prod)")
+    p.set_defaults(handler="pipelines.cli.serve_commands:cmd_serve")
+
+    bench = sub.add_parser("bench", help="benchmarks")
+    bench_sub = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
+    p = bench_sub.add_parser(
+        "serving",
+        help="in-process vs aip serve REST/gRPC vs mlflow models serve, closed loop",
+        description="Same registered version, same closed-loop load; prints a markdown table.",
+    )
+    p.add_argument("--model", default="topic-classifier", help="model (default topic-classifier)")
+    _env_option(p)
+    p.add_argument("--version", help="registry version (default: the environment alias)")
+    p.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
+    p.add_argument("--duration", type=float, default=20.0, help="seconds per mode (default 20)")
+    p.add_argument("--modes", default="inprocess,rest,grpc,mlflow", help="comma-separated subset")
+    p.add_argument("--output", metavar="FILE", help="also write the results as JSON")
+    p.set_defaults(handler="pipelines.cli.serve_commands:cmd_bench_serving")
+
+    from pipelines.cli.gitops_commands import add_gitops_parsers  # `guard` and `ci` (issue 4)
+
+    add_gitops_parsers(sub)
     return parser
 
 

@@ -228,6 +228,44 @@ class EnvironmentSettings(StrictModel):
     """How a new version is canary-deployed in this environment."""
 
 
+class DriftThresholds(StrictModel):
+    """When `aip drift` declares drift (exit 3). Defaults follow Evidently's default drift detection."""
+
+    numerical_test: Literal["auto", "ks", "psi", "jensenshannon", "wasserstein"] = "auto"
+    """Test per numeric feature; auto: KS unless both sides exceed 1,000 rows, then normed Wasserstein."""
+    categorical_test: Literal["auto", "chi2", "psi", "jensenshannon"] = "auto"
+    """Per categorical feature and predictions; auto: chi-square, JS when both sides pass 1,000 rows."""
+    ks_p_value: float = Field(0.05, gt=0, lt=1)
+    """KS: drift when the p-value is below this."""
+    chi2_p_value: float = Field(0.05, gt=0, lt=1)
+    """Chi-square: drift when the p-value is below this."""
+    psi: float = Field(0.1, gt=0)
+    """PSI: drift at or above this."""
+    jensenshannon: float = Field(0.1, gt=0, le=1)
+    """Jensen-Shannon distance: drift at or above this."""
+    wasserstein: float = Field(0.1, gt=0)
+    """Wasserstein distance normed by the reference's standard deviation: drift at or above this."""
+    drift_share: float = Field(0.5, gt=0, le=1)
+    """Dataset drift when at least this share of features drifted."""
+    embedding_roc_auc: float = Field(0.55, gt=0.5, lt=1)
+    """Text: drift when a classifier tells window from reference embeddings with this ROC AUC."""
+    min_live_accuracy: float | None = Field(None, ge=0, le=1)
+    """Drift when accuracy on requests whose labels arrived falls below this; None: report only."""
+
+
+class Monitoring(StrictModel):
+    sampling: bool = True
+    """Privacy switch: false never writes request inputs or predictions to the sample sink."""
+    sample_rate: float = Field(0.1, ge=0, le=1)
+    """Share of requests the server samples (inputs and predictions) for drift checks."""
+    window_days: int = Field(7, ge=1)
+    """Days of samples `aip drift` compares with the training reference by default."""
+    min_samples: int = Field(50, ge=1)
+    """Fewer samples in the window: insufficient data, never "no drift"."""
+    drift: DriftThresholds = Field(default_factory=DriftThresholds)
+    """Drift tests and thresholds."""
+
+
 class _ModelCommon(StrictModel):
     name: Name
     """Model id; equals the folder name and the MLflow registered model name."""
@@ -241,6 +279,8 @@ class _ModelCommon(StrictModel):
     """Metrics, gates and behavioural tests."""
     environments: dict[str, EnvironmentSettings] = Field(default_factory=dict)
     """Per-environment serving and rollout settings (keys are platform.yaml environments)."""
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    """Request sampling and drift monitoring (`aip drift`)."""
 
 
 class TextClassifierConfig(_ModelCommon):

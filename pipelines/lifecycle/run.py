@@ -1,8 +1,15 @@
-"""`aip run`: validate → data → train (unseen fingerprints only) → evaluate → register → alias.
+"""`aip run`: validate → data → train (unseen fingerprints only) → evaluate → register → deploy.
 
 Every model named (default: all) goes through the steps in order. A model that fails a step
 stops there; the others carry on; the exit code is non-zero if any failed. A summary table
 ends the run. Re-running with nothing changed trains, evaluates and registers nothing.
+
+Deploy (pipelines/deploy): a model's first version in the environment is promoted directly (the
+alias is set); a new version is canaried against the environment's current stable and promoted
+(the alias moves) or rolled back (the alias stays; the model counts as failed). On an environment
+without Kubernetes the run starts `aip serve` on the serving endpoint if none answers, and stops
+it at the end. `--canary-demo` (make run) then shows a real canary decision on a fresh machine:
+see `_canary_demo`.
 """
 
 from __future__ import annotations
@@ -28,6 +35,10 @@ class ModelOutcome:
     gates: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
     error: str = ""
+    deploy: str = ""  # verdict of the deploy step (promoted, promoted_directly, rolled_back, ...)
+    deploy_reason: str = ""
+    deploy_report: str = ""
+    demo: dict[str, Any] = field(default_factory=dict)  # --canary-demo: its versions and verdicts
 
     @property
     def ok(self) -> bool:
@@ -57,7 +68,9 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run(repo: Repo, models: list[str] | None = None, env: str | None = None) -> RunReport:
+def run(
+    repo: Repo, models: list[str] | None = None, env: str | None = None, *, canary_demo: bool = False
+) -> RunReport:
     from pipelines.repo.validate import validate_repo
 
     start = time.perf_counter()
@@ -95,7 +108,11 @@ def run(repo: Repo, models: list[str] | None = None, env: str | None = None) -> 
             outcome.status, outcome.error = "failed: data", failed_data[dataset]
             continue
         _run_model(ctx, outcome)
+    _deploy_step(ctx, [outcomes[n] for n in names], canary_demo)
     report = RunReport(ctx.env, [outcomes[n] for n in names], shared)
+    from pipelines.observability.push import push_run_report
+
+    push_run_report(repo, report)  # the `pipeline` metrics: Pushgateway or node-exporter textfile
     return report
 
 
@@ -139,7 +156,8 @@ def _run_model(ctx: Context, outcome: ModelOutcome) -> None:
         evaluation = steps.last_passed_evaluation(ctx, candidate) or {}
         was_registered = candidate.version is not None
         outcome.version = steps.register(ctx, candidate, evaluation)
-        outcome.previous = steps.set_alias(ctx, candidate)
+        # The alias moves in the deploy step (first version: directly; else after a canary).
+        outcome.previous = str(champion.version) if champion is not None else None
         outcome.seconds["register"] = time.perf_counter() - start
         outcome.status = (
             "promoted"
@@ -147,8 +165,8 @@ def _run_model(ctx: Context, outcome: ModelOutcome) -> None:
             else ("trained+registered" if candidate.trained_now else "registered")
         )
         say(
-            f"    {name}: v{outcome.version} @{ctx.env}"
-            + (f" (was v{outcome.previous})" if outcome.previous else "")
+            f"    {name}: v{outcome.version} registered; deploy to @{ctx.env}"
+            + (f" (stable v{outcome.previous})" if outcome.previous else " (first version)")
         )
     except steps.GateFailed as exc:
         outcome.status, outcome.error = "failed: gates", str(exc)
@@ -171,3 +189,162 @@ def _metrics_from_version(ctx: Context, outcome: ModelOutcome) -> None:
     }
     gates = [v for k, v in version.tags.items() if k.startswith("aip.gate.")]
     outcome.gates = f"{sum(g.startswith('pass') for g in gates)}/{len(gates)} passed" if gates else ""
+
+
+# ---- deploy ----------------------------------------------------------------------------------
+DEMO_SEED_OFFSET = 1000  # the demo challenger's seed: the model's seed + this
+
+
+def _deploy_step(ctx: Context, outcomes: list[ModelOutcome], canary_demo: bool) -> None:
+    """First versions: promoted directly. New versions: canaried, with a server if one is needed."""
+    from pipelines.deploy.controller import deploy
+
+    pending = [o for o in outcomes if o.ok and o.status != "up-to-date" and o.version]
+    canaries = []
+    for outcome in pending:
+        if outcome.previous is None:
+            start = time.perf_counter()
+            result = deploy(ctx, outcome.model, outcome.version, None, None)
+            _record(outcome, result, time.perf_counter() - start)
+        else:
+            canaries.append(outcome)
+    demo = [
+        o for o in outcomes if o.ok and canary_demo and ctx.repo.model(o.model).task.startswith("tabular")
+    ]
+    if not canaries and not demo:
+        return
+    _, settings = ctx.repo.environment(ctx.env)
+    if settings.kubernetes_namespace:
+        from pipelines.deploy.runner import deploy_in_env
+
+        for outcome in canaries:
+            start = time.perf_counter()
+            try:
+                result = deploy_in_env(ctx, outcome.model, outcome.version)
+            except Exception as exc:
+                if not getattr(exc, "user_facing", False):
+                    raise
+                outcome.status, outcome.error, outcome.deploy = "failed: deploy", str(exc), "error"
+                continue
+            _record(outcome, result, time.perf_counter() - start)
+        return
+    _deploy_on_local_server(ctx, settings.serving_endpoint, canaries, demo)
+
+
+def _deploy_on_local_server(
+    ctx: Context, endpoint: str, canaries: list[ModelOutcome], demo: list[ModelOutcome]
+) -> None:
+    from pipelines.deploy.runner import deploy_with_server
+    from pipelines.deploy.server import ensure_server
+
+    say(f"==> deploy: canaries need a server at {endpoint}")
+    try:
+        server = ensure_server(ctx.repo.root, ctx.env, endpoint, ctx.repo.state_dir)
+    except Exception as exc:
+        if not getattr(exc, "user_facing", False):
+            raise
+        for outcome in canaries:
+            outcome.status, outcome.error, outcome.deploy = "failed: deploy", str(exc), "error"
+        say(f"error: {exc}")
+        return
+    if server.started_here:
+        say(f"    started `aip serve --env {ctx.env}` at {endpoint} (log {server.log})")
+    try:
+        for outcome in canaries:
+            start = time.perf_counter()
+            result = deploy_with_server(ctx, outcome.model, outcome.version, server)
+            _record(outcome, result, time.perf_counter() - start)
+        for outcome in demo:
+            _canary_demo(ctx, outcome, server)
+    finally:
+        if server.started_here:
+            server.stop()
+            say(f"==> stopped the server this run started; to keep serving: aip serve --env {ctx.env}")
+
+
+def _record(outcome: ModelOutcome, result: Any, seconds: float) -> None:
+    outcome.deploy, outcome.deploy_reason = result.verdict, result.reason
+    outcome.seconds["deploy"] = seconds
+    outcome.deploy_report = str(result.report) if result.report else ""
+    if not result.ok:
+        outcome.status, outcome.error = "failed: deploy", f"{result.verdict}: {result.reason}"
+
+
+def _canary_demo(ctx: Context, outcome: ModelOutcome, server: Any) -> None:
+    """Show a real canary decision on a fresh machine, and leave the environment as the repo says.
+
+    A fresh `make run` registers only first versions (promoted directly, nothing to compare). The
+    demo trains the same model with another seed (a real challenger: own fingerprint, gates checked,
+    registered once and tagged `aip.demo`), canaries it against the stable, and, if it was promoted,
+    canaries the repo's version back, so @env ends where the repo's fingerprint says: two real
+    decisions on evidence, and the environment stays reproducible from git.
+    """
+    from pipelines.deploy.runner import deploy_with_server
+
+    name = outcome.model
+    say(f"==> {name}: canary demo (a challenger trained with another seed)")
+    start = time.perf_counter()
+    try:
+        challenger = _demo_challenger(ctx, name)
+    except Exception as exc:
+        if not (getattr(exc, "user_facing", False) or type(exc).__module__.startswith("pipelines.")):
+            raise
+        outcome.demo = {"error": str(exc)}
+        say(f"error: {name}: canary demo: {exc}")
+        return
+    stable = ctx.registry.alias_version(name, ctx.env)
+    home = str(stable.version) if stable is not None else outcome.version
+    result = deploy_with_server(ctx, name, challenger, server)
+    outcome.demo = {"challenger": challenger, "verdict": result.verdict, "report": str(result.report or "")}
+    if result.verdict == "promoted":
+        back = deploy_with_server(ctx, name, home, server)
+        outcome.demo.update({"restored": home, "restore_verdict": back.verdict})
+    outcome.seconds["demo"] = time.perf_counter() - start
+
+
+def _demo_challenger(ctx: Context, name: str) -> str:
+    """The registered seed variant of the model's current fingerprint (trained on first use)."""
+    import hashlib
+
+    import mlflow
+
+    from pipelines.data import load_split
+    from pipelines.registry.fingerprint import Fingerprint
+    from pipelines.registry.store import FINGERPRINT_TAG, MODEL_URI_TAG, STEP_TAG
+    from pipelines.registry.tracking import experiment_id
+    from pipelines.train import train_model
+
+    config = ctx.repo.model(name)
+    seed = config.training.seed + DEMO_SEED_OFFSET
+    fp, data_version = steps.fingerprint_of(ctx, name)
+    digest = hashlib.sha256(f"{fp.digest}:demo-seed={seed}".encode()).hexdigest()
+    demo_fp = Fingerprint(digest, {**fp.parts, "demo_seed": str(seed)})
+    found = ctx.registry.version_for(name, digest)
+    if found is not None:
+        say(f"    challenger: v{found.version} (seed {seed}, registered before)")
+        return str(found.version)
+    say(f"    challenger: training {name} with seed {seed}")
+    variant = config.model_copy(update={"training": config.training.model_copy(update={"seed": seed})})
+    dataset = ctx.repo.dataset(config.dataset)
+    out_dir = ctx.work_dir(name, demo_fp.short) / steps.ARTIFACT_KEY
+    exp = experiment_id(ctx.client, ctx.repo, name, ctx.env)
+    tags = {FINGERPRINT_TAG: digest, STEP_TAG: "train", steps.ENV_TAG: ctx.env, "aip.demo": f"seed-{seed}"}
+    with mlflow.start_run(experiment_id=exp, run_name=f"demo-seed-{seed}", tags=tags) as run:
+        trained = train_model(
+            variant,
+            dataset,
+            load_split(ctx.repo, config.dataset, "train"),
+            load_split(ctx.repo, config.dataset, "validation"),
+            out_dir,
+        )
+        info = steps._log_model(out_dir, trained.artifact_dir)
+        mlflow.set_tag(MODEL_URI_TAG, info.model_uri)
+    candidate = steps.Candidate(
+        name, demo_fp, data_version, run.info.run_id, info.model_uri, local_dir=trained.artifact_dir
+    )
+    steps.evaluate(ctx, candidate)  # GateFailed: a challenger that fails its gates is not deployed
+    evaluation = steps.last_passed_evaluation(ctx, candidate) or {}
+    version = steps.register(ctx, candidate, {**evaluation, "aip.demo": f"seed-{seed}"})
+    ctx.client.set_model_version_tag(name, version, "aip.demo", f"seed-{seed}")
+    say(f"    challenger: v{version} (seed {seed})")
+    return version

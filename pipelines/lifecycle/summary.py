@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.lifecycle.run import RunReport
+from pipelines.lifecycle.run import ModelOutcome, RunReport
 
 KEY_METRICS = ("accuracy", "macro_f1", "roc_auc")
 
@@ -15,9 +15,11 @@ def render(report: RunReport) -> str:
         "status",
         *KEY_METRICS,
         "gates",
+        "deploy",
         "train s",
         "eval s",
         "register s",
+        "deploy s",
     ]
     rows = []
     for o in report.outcomes:
@@ -29,9 +31,10 @@ def render(report: RunReport) -> str:
                 o.status,
                 *(f"{o.metrics[m]:.3f}" if m in o.metrics else "-" for m in KEY_METRICS),
                 o.gates or "-",
+                _deploy_cell(o),
                 *(
                     f"{o.seconds[s]:.1f}" if s in o.seconds else "-"
-                    for s in ("train", "evaluate", "register")
+                    for s in ("train", "evaluate", "register", "deploy")
                 ),
             ]
         )
@@ -49,4 +52,22 @@ def render(report: RunReport) -> str:
     total = sum(report.seconds.values()) + sum(sum(o.seconds.values()) for o in report.outcomes)
     verdict = "ok" if report.ok else "FAILED: " + ", ".join(o.model for o in report.outcomes if not o.ok)
     out.append(f"{verdict}   total {total:.1f}s")
+    for o in report.outcomes:
+        if o.demo:
+            out.append(
+                f"canary demo {o.model}: " + ", ".join(f"{k} {v}" for k, v in o.demo.items() if k != "report")
+            )
+        if o.deploy_report:
+            out.append(f"deploy report {o.model}: {o.deploy_report}")
     return "\n".join(out)
+
+
+def _deploy_cell(o: ModelOutcome) -> str:
+    """The deploy verdict, e.g. `promoted v1->v2`, `rolled back`, `promoted (first)`."""
+    if not o.deploy:
+        return "-"
+    if o.deploy == "promoted_directly":
+        return "promoted (first)"
+    if o.deploy == "promoted" and o.previous:
+        return f"promoted v{o.previous}->v{o.version}"
+    return o.deploy.replace("_", " ")

@@ -157,6 +157,20 @@ CATALOGUE: tuple[Metric, ...] = (
         ("model", "env"),
         "pipeline",
     ),
+    Metric(
+        "aip_pipeline_last_run_timestamp_seconds",
+        "gauge",
+        "Unix time of the last run per model, whatever its outcome.",
+        ("model", "env"),
+        "pipeline",
+    ),
+    Metric(
+        "aip_pipeline_last_run_success",
+        "gauge",
+        "1 when the last run of the model succeeded, 0 when it failed.",
+        ("model", "env"),
+        "pipeline",
+    ),
     # ---- drift (`aip drift`) --------------------------------------------------------------------
     Metric(
         "aip_drift_score",
@@ -179,14 +193,34 @@ CATALOGUE: tuple[Metric, ...] = (
         ("model", "env"),
         "drift",
     ),
+    Metric(
+        "aip_drift_drifted_features_ratio",
+        "gauge",
+        "Share of monitored features whose drift test fired in the last check (0-1).",
+        ("model", "env"),
+        "drift",
+    ),
+    Metric(
+        "aip_drift_window_samples",
+        "gauge",
+        "Sampled requests in the last check's window (below the minimum: insufficient data).",
+        ("model", "env"),
+        "drift",
+    ),
+    Metric(
+        "aip_drift_live_quality_score",
+        "gauge",
+        "Quality on the window's requests whose labels arrived (accuracy, macro_f1), 0-1.",
+        ("model", "env", "metric"),
+        "drift",
+    ),
 )
 
 # Metrics of exporters the platform deploys but does not write (dashboards may use these prefixes).
 EXTERNAL_EXPORTERS: dict[str, tuple[str, ...]] = {
     "node-exporter": ("node_",),
     "dcgm-exporter": ("DCGM_FI_",),
-    "prometheus": ("up", "scrape_", "prometheus_"),
-    "github-actions-runner": ("github_runner_",),
+    "prometheus": ("up", "scrape_", "prometheus_", "ALERTS"),
 }
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in CATALOGUE}
@@ -207,4 +241,4 @@ def create(name: str, registry: CollectorRegistry | None = None) -> Any:
         return Counter(metric.name.removesuffix("_total"), metric.help, metric.labels, registry=target)
     if metric.kind == "gauge":
         return Gauge(metric.name, metric.help, metric.labels, registry=target)
-    return Histogram(metric.name, metric.help, metric.labels, registry=target, buckets=metric.buckets)
+    return Histogram(metric.name, metric.help, metric.labels, registry=target, buckets=metric.buckets or ())

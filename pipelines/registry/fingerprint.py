@@ -23,7 +23,7 @@ from typing import Any
 from pipelines.repo.layout import Repo
 
 # Keys of model.yaml that do not change what training produces.
-_NOT_TRAINING = {"description", "owner", "evaluation", "environments"}
+_NOT_TRAINING = {"description", "owner", "evaluation", "environments", "monitoring"}
 # Engine code whose change retrains every model.
 TRAINING_CODE = ("pipelines/train", "pipelines/artifacts")
 LOCK_FILE = "requirements/lock.txt"

@@ -1,8 +1,9 @@
 """The whole lifecycle with the real CLI: `aip run` on a small sample, in a temporary copy of the repo.
 
 The copy shrinks the text model's training (200 rows, one epoch, 32 tokens) and relaxes its gates to
-what such a model reaches; the tabular model runs exactly as configured. Everything else is real:
-DVC stages and remote, Great Expectations, torch training, MLflow on SQLite, the registry and aliases.
+what such a model reaches; the tabular model trains exactly as configured, with short local rollout
+steps and a free port for the server its canaries need. Everything else is real: DVC stages and
+remote, Great Expectations, torch training, MLflow on SQLite, the registry and aliases, `aip serve`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,26 @@ def shrink_text_model(data: Any) -> None:
     }
 
 
+# Canary steps short enough for a test, long enough for >= 100 canary requests per verdict.
+SHORT_ROLLOUT = {
+    "steps": [{"set_weight": 25}, {"analysis_seconds": 4}, {"set_weight": 50}, {"analysis_seconds": 3}],
+    "analysis": {"min_requests": 100},
+}
+
+
+def short_rollout(data: Any) -> None:
+    data["environments"]["local"] = {"rollout": SHORT_ROLLOUT}
+
+
+def free_port_endpoint(data: Any) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data["environments"]["local"]["serving_endpoint"] = f"http://127.0.0.1:{port}"
+
+
 def registry(root: Path) -> Any:
     from mlflow.tracking import MlflowClient
 
@@ -66,6 +87,8 @@ def summary(root: Path, *models: str) -> tuple[Any, dict[str, Any]]:
 def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, dict[str, Any]]:
     root = make_repo_copy(tmp_path_factory.mktemp("e2e") / "repo")
     edit_yaml(root / "models" / "topic-classifier" / "model.yaml", shrink_text_model)
+    edit_yaml(root / "models" / "tumor-classifier" / "model.yaml", short_rollout)
+    edit_yaml(root / "platform.yaml", free_port_endpoint)  # never a server someone runs on 8501
     git(root, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qam", "small sample")
     result, models = summary(root)
     return root, result, models
@@ -91,6 +114,7 @@ def test_first_run_trains_evaluates_registers_and_aliases_both_models(first_run)
     for name, outcome in models.items():
         assert outcome["status"] == "trained+registered", (name, outcome)
         assert outcome["version"] == "1"
+        assert outcome["deploy"] == "promoted_directly"  # a first version: no canary, alias set
         assert registry(root).get_model_version_by_alias(name, "local").version in (1, "1")
     tumor = models["tumor-classifier"]
     assert tumor["metrics"]["accuracy"] >= 0.92 and tumor["metrics"]["roc_auc"] >= 0.97
@@ -125,6 +149,11 @@ def test_changing_one_models_config_retrains_that_model_only_and_affected_agrees
     assert result.returncode == 0, result.stderr[-3000:]
     assert models["tumor-classifier"]["status"] == "trained+registered"
     assert models["tumor-classifier"]["version"] == "2" and models["tumor-classifier"]["previous"] == "1"
+    # v2 was canaried against v1 on a server the run started and stopped, and promoted.
+    assert models["tumor-classifier"]["deploy"] == "promoted", models["tumor-classifier"]
+    assert str(registry(root).get_model_version_by_alias("tumor-classifier", "local").version) == "2"
+    assert "to keep serving: aip serve --env local" in result.stderr
+    assert "promoted v1->v2" in result.stdout
     assert models["topic-classifier"]["status"] == "up-to-date"
     assert versions(root, "topic-classifier") == ["1"]
 

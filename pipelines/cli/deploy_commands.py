@@ -1,0 +1,87 @@
+"""`aip deploy`: the CLI face of pipelines/deploy (parsing and printing only)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipelines.cli.errors import EXIT_FAILED
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register `aip deploy` on the top-level subparsers (called from pipelines/cli/main.py)."""
+    p = sub.add_parser(
+        "deploy",
+        help="canary a registered version against the environment's stable; promote or roll back",
+        description=(
+            "Progressive canary from model.yaml's environments.<env>.rollout steps: traffic weights, "
+            "analysis of canary vs stable (error rate, latency, prediction shift), then promotion (the "
+            "environment alias and the 'stable' label move) or rollback. On the embedded default the "
+            "controller starts `aip serve` if none answers and replays the test split as traffic. "
+            "Exit 0 when promoted (or nothing to do), 1 when rolled back or aborted. Docs: docs/deploy.md"
+        ),
+    )
+    p.add_argument("model", help="model name (a folder under models/)")
+    p.add_argument("--env", metavar="ENV", help="environment from platform.yaml (default: 'local')")
+    p.add_argument("--version", metavar="N", help="registered version to deploy (default: the newest)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    p.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="an `aip serve` to drive through its admin API (default: platform.yaml's serving_endpoint; "
+        "its admin token comes from AIP_ADMIN_TOKEN)",
+    )
+    p.add_argument(
+        "--metrics-url",
+        metavar="URL",
+        help="Kubernetes environments: the Prometheus URL (default: AIP_PROMETHEUS_URL)",
+    )
+    p.add_argument(
+        "--clients",
+        type=int,
+        default=4,
+        metavar="N",
+        help="embedded default: concurrent clients replaying the test split (default 4)",
+    )
+    p.add_argument("--report-json", metavar="FILE", help="also copy the deploy report (JSON) to FILE")
+    p.set_defaults(handler="pipelines.cli.deploy_commands:cmd_deploy")
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from pipelines.deploy.controller import resolve_version
+    from pipelines.deploy.report import as_dict
+    from pipelines.deploy.runner import deploy_in_env
+    from pipelines.lifecycle.context import Context
+    from pipelines.repo.layout import Repo
+
+    repo = Repo.discover()
+    repo.model(args.model)  # unknown model: a ConfigError naming the folders there are
+    ctx = Context.open(repo, args.env)
+    version = resolve_version(ctx, args.model, args.version)
+    result = deploy_in_env(
+        ctx,
+        args.model,
+        version,
+        endpoint=args.endpoint,
+        metrics_url=args.metrics_url,
+        dry_run=args.dry_run,
+        clients=args.clients,
+    )
+    if args.dry_run:
+        return 0
+    line = f"{args.model}: v{version} @{ctx.env}: {result.verdict.replace('_', ' ')}"
+    if result.reason:
+        line += f" ({result.reason})"
+    print(line)
+    print(f"{args.model}: @{ctx.env} -> v{result.alias_version}   {result.seconds:.1f}s")
+    if result.report is not None:
+        print(f"report: {result.report}" + (f"   chart: {result.chart}" if result.chart else ""))
+    if args.report_json:
+        Path(args.report_json).write_text(json.dumps(as_dict(result), indent=2), encoding="utf-8")
+    if not result.ok:
+        print(f"error: {args.model} v{version} was not promoted: {result.verdict}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0

@@ -1,0 +1,314 @@
+"""`aip guard ...` and `aip ci ...`: parsers (argparse only, so `aip --help` stays quick) and handlers.
+
+Handlers import pipelines.gitops lazily. docs/gitops.md describes when each workflow calls which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.cli.errors import EXIT_FAILED
+
+if TYPE_CHECKING:
+    from pipelines.repo.layout import Repo
+
+_H = "pipelines.cli.gitops_commands:"
+
+
+def add_gitops_parsers(sub: Any) -> None:
+    """Register `guard` and `ci` on the top-level subparsers of `aip`."""
+    guard = sub.add_parser("guard", help="GitOps rules: environment-branch promotion, workflow house rules")
+    gsub = guard.add_subparsers(dest="guard_command", metavar="CHECK", required=True)
+    p = gsub.add_parser(
+        "pr",
+        help="a PR into env/<E> must come from main or the previous environment's branch",
+        description="Refuses a pull request into an environment branch that skips the promotion order "
+        "(platform.yaml: main → dev → staging → prod) or comes from a fork; with --head-sha also checks "
+        "that the incoming commits are all on main (`aip guard branch`).",
+    )
+    p.add_argument(
+        "--base", default=os.environ.get("GITHUB_BASE_REF"), help="target branch (GITHUB_BASE_REF)"
+    )
+    p.add_argument(
+        "--head", default=os.environ.get("GITHUB_HEAD_REF"), help="source branch (GITHUB_HEAD_REF)"
+    )
+    p.add_argument("--head-repo", default=None, help="owner/name the source branch lives in (forks differ)")
+    p.add_argument("--repo", default=os.environ.get("GITHUB_REPOSITORY"), help="this repository, owner/name")
+    p.add_argument("--head-sha", default=None, help="the PR's head commit: also run the branch check on it")
+    p.add_argument("--main", default="origin/main", help="ref of main for the branch check (origin/main)")
+    p.set_defaults(handler=_H + "cmd_guard_pr")
+    p = gsub.add_parser(
+        "branch",
+        help="an environment branch holds no commit that main lacks",
+        description="Fails if BRANCH has a non-merge commit that main lacks, or if its files differ from "
+        "every commit of main.",
+    )
+    p.add_argument("branch", help="branch, ref or commit to check (e.g. origin/env/staging, HEAD)")
+    p.add_argument("--main", default="origin/main", help="ref of main (default origin/main)")
+    p.set_defaults(handler=_H + "cmd_guard_branch")
+    p = gsub.add_parser("workflows", help="house rules for .github/workflows that actionlint/zizmor lack")
+    p.add_argument("files", nargs="*", type=Path, help="workflow files (default .github/workflows/*.y*ml)")
+    p.set_defaults(handler=_H + "cmd_guard_workflows")
+
+    ci = sub.add_parser("ci", help="helpers that workflow steps call (each works on a laptop too)")
+    csub = ci.add_subparsers(dest="ci_command", metavar="HELPER", required=True)
+    p = csub.add_parser("plan", help="affected models/infra/workflows and the env's runner, as step outputs")
+    p.add_argument("--base", default=None, help="ref to diff against; omitted or all zeros: everything")
+    p.add_argument("--head", default=None, help="ref to compare (default: the work tree)")
+    p.add_argument("--env", default=None, help="also output this environment's runner labels and name")
+    p.set_defaults(handler=_H + "cmd_ci_plan")
+    p = csub.add_parser("smoke", help="smoke train + evaluate on a small sample (CPU), never registered")
+    p.add_argument("models", nargs="+", metavar="MODEL")
+    p.add_argument("--env", default=None, help="environment whose stores are used (default: local)")
+    p.add_argument(
+        "--champion-env",
+        default=os.environ.get("AIP_CHAMPION_ENV") or None,
+        help="compare with the model at this alias (default $AIP_CHAMPION_ENV, else --env)",
+    )
+    p.add_argument("--max-train-samples", type=int, default=400, help="row cap for training (400)")
+    p.add_argument("--epochs", type=int, default=1, help="epoch cap for text models (1)")
+    p.add_argument("--summary-json", type=Path, default=None, help="write the summary (aip run's shape)")
+    p.set_defaults(handler=_H + "cmd_ci_smoke")
+    p = csub.add_parser("comment", help="render the metrics comment; --post puts it on the PR")
+    p.add_argument("folder", type=Path, help="folder of summary JSON files (aip run/aip ci smoke)")
+    p.add_argument("--reports", type=Path, default=Path(".aip/reports"), help="evaluation reports root")
+    p.add_argument("--post", action="store_true", help="create or update the PR comment (GITHUB_TOKEN)")
+    p.add_argument("--out", type=Path, default=None, help="also write the markdown here")
+    p.set_defaults(handler=_H + "cmd_ci_comment")
+    p = csub.add_parser("summary", help="append reports (report.md, deploy *.json) to the job summary")
+    p.add_argument("folders", nargs="+", type=Path, help="report folders, e.g. .aip/reports/dev/MODEL")
+    p.set_defaults(handler=_H + "cmd_ci_summary")
+    p = csub.add_parser("needs-ok", help="the one required check: fail if a needed job failed ($NEEDS)")
+    p.set_defaults(handler=_H + "cmd_ci_needs_ok")
+    p = csub.add_parser("require", help="output configured=true|false for secrets/vars; notice if missing")
+    p.add_argument("names", nargs="+", metavar="VAR", help="environment variables that must be non-empty")
+    p.add_argument("--for", dest="purpose", required=True, help="what needs them (shown in the notice)")
+    p.set_defaults(handler=_H + "cmd_ci_require")
+    p = csub.add_parser("optional", help="run `aip CMD ...` if this aip has CMD; else a notice, exit 0")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="CMD [ARGS]")
+    p.set_defaults(handler=_H + "cmd_ci_optional")
+    p = csub.add_parser("promote", help="open or update the PR env/<from> → env/<to>")
+    p.add_argument("--from", dest="source", required=True, metavar="ENV")
+    p.add_argument("--to", dest="target", default=None, metavar="ENV", help="default: the next environment")
+    p.add_argument("--dry-run", action="store_true", help="print the PR body, open nothing")
+    p.set_defaults(handler=_H + "cmd_ci_promote")
+    p = csub.add_parser("terraform", help="terraform fmt|validate|plan|apply in one root (infra.yml)")
+    p.add_argument("action", choices=["fmt", "validate", "plan", "apply"])
+    p.add_argument("--root", required=True, help="Terraform root, e.g. infra/envs/dev")
+    p.add_argument("--comment", action="store_true", help="plan: also post it as a PR comment")
+    p.set_defaults(handler=_H + "cmd_ci_terraform")
+    p = csub.add_parser("grafana-publish", help="upload rendered dashboards (GRAFANA_URL, GRAFANA_TOKEN)")
+    p.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        default=Path("dashboards/rendered"),
+        help="rendered dashboards (default dashboards/rendered, written by `aip dashboards build`)",
+    )
+    p.set_defaults(handler=_H + "cmd_ci_grafana_publish")
+    p = csub.add_parser("local-run", help="run a workflow's jobs here, in a scratch clone (docs/gitops.md)")
+    p.add_argument("workflow", type=Path, help="e.g. .github/workflows/pr.yml")
+    p.add_argument("--job", action="append", default=None, help="only this job (repeatable)")
+    p.add_argument("--event", default="pull_request", help="event name (default pull_request)")
+    p.add_argument("--base", default="main", help="PR base branch (default main)")
+    p.add_argument("--scratch", type=Path, default=None, help="folder for the clone (default: a temp dir)")
+    p.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help="take only these uncommitted paths into the PR (repeatable; default: the whole work tree)",
+    )
+    p.set_defaults(handler=_H + "cmd_ci_local_run")
+    p = csub.add_parser("check-commands", help="every run: step of the workflows names things that exist")
+    p.add_argument("files", nargs="*", type=Path, help="workflow files (default .github/workflows/*.y*ml)")
+    p.set_defaults(handler=_H + "cmd_ci_check_commands")
+
+
+def _repo() -> Repo:
+    from pipelines.repo.layout import Repo
+
+    return Repo.discover()
+
+
+def _workflows(files: list[Path]) -> list[Path]:
+    if files:
+        return files
+    folder = _repo().root / ".github" / "workflows"
+    return sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+
+
+def cmd_guard_pr(args: argparse.Namespace) -> int:
+    from pipelines.gitops import GuardError
+    from pipelines.gitops.guard import check_branch, check_pull_request
+
+    if not args.base or not args.head:
+        raise GuardError("aip guard pr: --base and --head are required (or GITHUB_BASE_REF/GITHUB_HEAD_REF)")
+    repo = _repo()
+    verdict = check_pull_request(
+        repo.platform.promotion_order, args.base, args.head, head_repo=args.head_repo, repo=args.repo
+    )
+    print(verdict.message)
+    if args.head_sha and args.base.startswith("env/"):
+        print(check_branch(repo.root, args.head_sha, args.main).message)
+    return 0
+
+
+def cmd_guard_branch(args: argparse.Namespace) -> int:
+    from pipelines.gitops.guard import check_branch
+
+    print(check_branch(_repo().root, args.branch, args.main).message)
+    return 0
+
+
+def cmd_guard_workflows(args: argparse.Namespace) -> int:
+    from pipelines.gitops.actions import annotate, in_actions
+    from pipelines.gitops.workflows import check_files
+
+    files = _workflows(args.files)
+    findings = check_files(files, _repo().root)
+    for finding in findings:
+        print(finding, file=sys.stderr)
+        if in_actions():
+            annotate("error", f"{finding.rule} {finding.message}", file=finding.file, line=finding.line)
+    if findings:
+        print(f"{len(findings)} finding(s) in {len(files)} workflow(s)", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"ok: {len(files)} workflow(s) follow the house rules")
+    return 0
+
+
+def cmd_ci_plan(args: argparse.Namespace) -> int:
+    from pipelines.gitops.plan import plan
+
+    plan(_repo(), args.base, args.head, args.env)
+    return 0
+
+
+def cmd_ci_smoke(args: argparse.Namespace) -> int:
+    from pipelines.gitops.smoke import smoke, write
+
+    result = smoke(
+        _repo(),
+        args.models,
+        env=args.env,
+        champion_env=args.champion_env,
+        max_train_samples=args.max_train_samples,
+        epochs=args.epochs,
+    )
+    if args.summary_json:
+        write(result, args.summary_json)
+        print(f"wrote {args.summary_json}")
+    return 0
+
+
+def cmd_ci_comment(args: argparse.Namespace) -> int:
+    from pipelines.gitops.comment import comment
+
+    print(comment(args.folder, args.reports, post_it=args.post, out=args.out))
+    return 0
+
+
+def cmd_ci_summary(args: argparse.Namespace) -> int:
+    from pipelines.gitops.comment import summarise
+
+    print(f"{summarise(args.folders)} report(s) added to the job summary")
+    return 0
+
+
+def cmd_ci_needs_ok(args: argparse.Namespace) -> int:
+    from pipelines.gitops.checks import needs_ok
+
+    return needs_ok(os.environ.get("NEEDS", ""))
+
+
+def cmd_ci_require(args: argparse.Namespace) -> int:
+    from pipelines.gitops.checks import require
+
+    require(args.names, args.purpose)
+    return 0
+
+
+def cmd_ci_optional(args: argparse.Namespace) -> int:
+    from pipelines.gitops.checks import optional
+
+    return optional(list(args.argv))
+
+
+def cmd_ci_promote(args: argparse.Namespace) -> int:
+    from pipelines.gitops.promote import promote, render_body
+
+    repo = _repo()
+    order = repo.platform.promotion_order
+    target = args.target
+    if target is None:
+        if args.source not in order or order.index(args.source) + 1 >= len(order):
+            print(f"{args.source} is the last environment ({' → '.join(order)}): nothing to promote to")
+            return 0
+        target = order[order.index(args.source) + 1]
+    if args.dry_run:
+        print(render_body(repo, args.source, target))
+        return 0
+    print(promote(repo, args.source, target))
+    return 0
+
+
+def cmd_ci_terraform(args: argparse.Namespace) -> int:
+    from pipelines.gitops.terraform import terraform
+
+    return terraform(_repo().root, args.action, args.root, comment=args.comment)
+
+
+def cmd_ci_grafana_publish(args: argparse.Namespace) -> int:
+    from pipelines.gitops.grafana import publish
+
+    publish(args.folder)
+    return 0
+
+
+def cmd_ci_local_run(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from pipelines.gitops.localrun import LocalRunner, make_scratch
+
+    repo = _repo()
+    scratch = args.scratch or Path(tempfile.mkdtemp(prefix="aip-local-run-")) / "repo"
+    make_scratch(repo.root, scratch, only=args.only)
+    head = "pr"
+    event = {
+        "pull_request": {
+            "number": 1,
+            "head": {"ref": head, "repo": {"full_name": "example-org/ai-platform"}},
+            "base": {"ref": args.base},
+        }
+    }
+    runner = LocalRunner(
+        (scratch / args.workflow) if not args.workflow.is_absolute() else args.workflow,
+        scratch,
+        event_name=args.event,
+        event=event,
+        github={"base_ref": args.base, "head_ref": head, "ref": "refs/pull/1/merge"},
+    )
+    results = runner.run(args.job)
+    failed = [r.job for runs in results.values() for r in runs if r.result == "failure"]
+    print(json.dumps({job: [r.result for r in runs] for job, runs in results.items()}))
+    print(f"scratch clone: {scratch}")
+    return EXIT_FAILED if failed else 0
+
+
+def cmd_ci_check_commands(args: argparse.Namespace) -> int:
+    from pipelines.gitops.localrun import check_commands
+
+    repo = _repo()
+    problems = check_commands(_workflows(args.files), repo.root)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return EXIT_FAILED
+    print("ok: every run: step names a make target, an aip command and paths that exist")
+    return 0

@@ -1,0 +1,117 @@
+"""Handlers of `aip dashboards`, `aip metrics` and `aip drift` (registered in pipelines/cli/main.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelines.repo.layout import Repo
+
+from pipelines.cli.errors import EXIT_FAILED, EXIT_USAGE
+
+
+def _repo() -> Repo:
+    from pipelines.repo.layout import Repo
+
+    return Repo.discover()
+
+
+def cmd_dashboards_build(args: argparse.Namespace) -> int:
+    from pipelines.observability.dashboards import build
+
+    repo = _repo()
+    print("==> rendering dashboards/*.dashboard.py", file=sys.stderr, flush=True)
+    result = build(repo.root, check=args.check)
+    if args.check:
+        if not result.ok:
+            stale = ", ".join(str(p.relative_to(repo.root)) for p in result.stale)
+            print(
+                f"error: stale rendered dashboards or docs: {stale}; run `aip dashboards build`",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        print("ok: dashboards/rendered and docs/dashboards.md match the dashboard code")
+        return 0
+    for path in result.written:
+        print(f"wrote {path.relative_to(repo.root)}")
+    if not result.written:
+        print("ok: nothing changed")
+    return 0
+
+
+def cmd_metrics_docs(args: argparse.Namespace) -> int:
+    from pipelines.observability.metrics_doc import DOC, write
+
+    repo = _repo()
+    current = write(repo.root, check=args.check)
+    if args.check and not current:
+        print(f"error: {DOC} is stale; run `aip metrics docs`", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"ok: {DOC} is up to date" if current else f"wrote {DOC}")
+    return 0
+
+
+def _when(text: str, option: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{option} {text!r} is not an ISO date or time (e.g. 2026-11-01 or 2026-11-01T12:00)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    from pipelines.monitoring import drift, report
+    from pipelines.observability.push import push_quietly
+
+    repo = _repo()
+    env, _ = repo.environment(args.env)
+    if args.model not in repo.model_names():
+        print(
+            f"error: unknown model '{args.model}' (models/ has: {', '.join(repo.model_names())})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    days = args.days or repo.model(args.model).monitoring.window_days
+    try:
+        until = _when(args.until, "--until") if args.until else datetime.now(UTC)
+        since = _when(args.since, "--since") if args.since else until - timedelta(days=days)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if since >= until:
+        print(
+            f"error: --since {since.isoformat()} is not before --until {until.isoformat()}", file=sys.stderr
+        )
+        return EXIT_USAGE
+    result = drift.check(
+        repo,
+        args.model,
+        env,
+        since=since,
+        until=until,
+        version=args.version,
+        sink=args.sink,
+        feedback=args.feedback,
+        reference_predictions=args.reference_predictions,
+    )
+    out = Path(args.out) if args.out else repo.state_dir / "reports" / env / args.model / "drift"
+    json_path, html_path = report.write(result, out)
+    if not args.no_push:
+        for where in push_quietly(repo, [drift.metric_batch(result)]):
+            print(f"    metrics: {where}", file=sys.stderr)
+    print(f"{args.model} @{env}: {result.status.replace('_', ' ')} ({result.samples} samples)")
+    for reason in result.reasons:
+        print(f"  - {reason}")
+    for note in result.notes:
+        print(f"  note: {note}")
+    print(f"report: {html_path}\njson:   {json_path}")
+    return result.exit_code
+
+
+__all__ = ["EXIT_FAILED", "cmd_dashboards_build", "cmd_drift", "cmd_metrics_docs"]

@@ -1,0 +1,51 @@
+"""Handlers of `aip serve` and `aip bench serving`: parse → call pipelines.serving → exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipelines.cli.errors import EXIT_USAGE
+from pipelines.repo.layout import Repo
+
+
+def _progress(message: str) -> None:
+    print(message, flush=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipelines.serving import ServeOptions, run_server
+
+    models = [m.strip() for m in (args.models or "").split(",") if m.strip()]
+    for name, port in (("--rest-port", args.rest_port), ("--grpc-port", args.grpc_port or 0)):
+        if not 0 <= port <= 65535 or (name == "--rest-port" and port == 0):
+            print(f"error: {name} {port}: expected a port number (1-65535; 0 disables gRPC)", file=sys.stderr)
+            return EXIT_USAGE
+    options = ServeOptions(
+        env=args.env,
+        models=models,
+        host=args.host,
+        rest_port=args.rest_port,
+        grpc_port=args.grpc_port,
+        max_body_bytes=args.max_body_bytes,
+        auth_token_env=args.auth_token_env,
+        admin_token_env=args.admin_token_env,
+        enable_fault_injection=args.enable_fault_injection,
+    )
+    code: int = run_server(Repo.discover(), options, progress=_progress)
+    return code
+
+
+def cmd_bench_serving(args: argparse.Namespace) -> int:
+    from pipelines.serving.bench import BenchOptions, run_benchmark
+
+    options = BenchOptions(
+        model=args.model,
+        env=args.env,
+        version=args.version,
+        clients=args.clients,
+        duration=args.duration,
+        modes=[m.strip() for m in args.modes.split(",") if m.strip()],
+        output=args.output,
+    )
+    return run_benchmark(Repo.discover(), options, progress=_progress)

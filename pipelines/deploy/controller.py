@@ -1,0 +1,439 @@
+"""`aip deploy`: canary a registered version against the environment's stable, then promote or roll back.
+
+    aip deploy tumor-classifier --env local --dry-run      # print the plan
+    aip deploy tumor-classifier --env local                # newest version vs @local, on 127.0.0.1:8501
+    aip deploy tumor-classifier --env local --version 3
+
+What happens (pipelines/deploy/plan.py has the steps, analysis.py the checks):
+1. lock the model+environment (lock.py): a second deploy is refused, naming the holder;
+2. first version of the model in the environment (no alias yet): promoted directly, no canary;
+3. else load the version as the canary at weight 0 (a load failure is a rollback), run the steps:
+   set_weight / analysis (pass: next step; fail: roll back; inconclusive: hold and re-analyse over
+   the growing window, abort past max_inconclusive) / pause (bake);
+4. promote (the backend moves the `stable` label, then the environment alias moves in MLflow) or
+   roll back (canary weight 0 and unloaded; the alias stays);
+5. tag the version (`aip.deploy.<env>.*`), write the JSON report and chart, export the verdict.
+
+On the embedded default the controller also drives the traffic (load.py) and says so.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pipelines.deploy.analysis import IntervalResult, WindowData, analyse, unavailable
+from pipelines.deploy.backends import BackendError, CanaryLoadFailed, TrafficBackend
+from pipelines.deploy.lock import DeployLock, RegistryLease
+from pipelines.deploy.metrics import MetricsSource, MetricsUnavailable
+from pipelines.deploy.plan import Plan, plan_for
+
+if TYPE_CHECKING:
+    from pipelines.deploy.load import LoadDriver
+    from pipelines.lifecycle.context import Context
+
+__all__ = ["DeployResult", "Interval", "Verdict", "deploy", "resolve_version"]
+
+Verdict = Literal["promoted", "promoted_directly", "rolled_back", "aborted", "up_to_date", "dry_run"]
+VERDICT_TAG = "aip.deploy.{env}.verdict"
+REPORT_TAG = "aip.deploy.{env}.report"
+REASON_TAG = "aip.deploy.{env}.reason"
+FINISHED_TAG = "aip.deploy.{env}.finished"
+# How often a waiting controller wakes to renew its lease and watch for a stop.
+TICK_SECONDS = 0.5
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Interval:
+    """One analysis (or bake) interval: what was measured and what the checks said."""
+
+    step: int  # 1-based index in the plan
+    kind: str  # analysis | pause
+    weight: int
+    start: float
+    end: float
+    attempt: int  # 1 + holds before it in this step
+    result: str
+    analysis: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class DeployResult:
+    model: str
+    env: str
+    version: str
+    stable_before: str | None
+    verdict: Verdict
+    reason: str = ""
+    intervals: list[Interval] = field(default_factory=list)
+    weights: list[tuple[float, int]] = field(default_factory=list)  # (unix time, canary percent)
+    started: float = 0.0
+    finished: float = 0.0
+    backend: str = ""
+    metrics: str = ""
+    load: str = ""
+    client_summary: dict[str, Any] = field(default_factory=dict)
+    report: Path | None = None
+    chart: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict in ("promoted", "promoted_directly", "up_to_date", "dry_run")
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, self.finished - self.started)
+
+    @property
+    def alias_version(self) -> str | None:
+        """Where the environment alias points after the deploy."""
+        return (
+            self.version
+            if self.verdict in ("promoted", "promoted_directly", "up_to_date")
+            else self.stable_before
+        )
+
+
+def resolve_version(ctx: Context, model: str, version: str | None) -> str:
+    """The version to deploy: the one named, else the newest registered version."""
+    from mlflow.exceptions import MlflowException
+
+    from pipelines.lifecycle.steps import StepFailed
+
+    try:
+        found = ctx.client.search_model_versions(f"name = '{model}'")
+    except MlflowException as exc:
+        raise StepFailed(f"{model}: cannot list registered versions: {exc}") from None
+    numbers = sorted(int(v.version) for v in found)
+    if not numbers:
+        raise StepFailed(
+            f"{model}: no registered version in '{ctx.env}'; run `aip run {model} --env {ctx.env}`"
+        )
+    if version is None:
+        return str(numbers[-1])
+    if int(version) not in numbers:
+        raise StepFailed(f"{model}: no version {version} (registered: {', '.join(map(str, numbers))})")
+    return str(int(version))
+
+
+def plan_of(ctx: Context, model: str) -> Plan:
+    from pipelines.config.model import EnvironmentSettings
+
+    config = ctx.repo.model(model)
+    settings = config.environments.get(ctx.env) or EnvironmentSettings()
+    return plan_for(model, ctx.env, settings.rollout)
+
+
+def deploy(
+    ctx: Context,
+    model: str,
+    version: str,
+    backend: TrafficBackend | None,
+    metrics: MetricsSource | None,
+    *,
+    load: LoadDriver | None = None,
+    dry_run: bool = False,
+    use_lease: bool | None = None,
+    write_report: bool = True,
+    after_canary_loaded: Callable[[], None] | None = None,
+) -> DeployResult:
+    """Deploy `version` of `model` to ctx.env; see the module docstring. Never raises on a bad canary:
+    a failed load, a failed check or lost metrics end in a rollback verdict.
+
+    `after_canary_loaded` runs once the canary is loaded, before it gets traffic: the place for
+    fault injection in game days and in the fault suite (server faults follow the label and are
+    cleared when a new canary loads)."""
+    plan = plan_of(ctx, model)
+    current = ctx.registry.alias_version(model, ctx.env)
+    stable = str(current.version) if current is not None else None
+    result = DeployResult(model, ctx.env, version, stable, "dry_run", started=time.time())
+    result.backend = backend.describe() if backend else "none"
+    result.metrics = metrics.describe() if metrics else "none"
+    if dry_run:
+        if stable == version:
+            say(f"==> {model}: v{version} is already @{ctx.env}: nothing to deploy")
+            result.finished = time.time()
+            return result
+        say(plan.render(stable, version))
+        if load is not None:
+            say(f"    traffic: {load.describe()} (synthetic: the embedded default has no real users)")
+        result.finished = time.time()
+        return result
+    # Lock first, then read the alias again: another deploy may have moved it while we planned.
+    lock = DeployLock.for_model(ctx.repo.state_dir, model, ctx.env, version)
+    lock.acquire()
+    lease = None
+    try:
+        current = ctx.registry.alias_version(model, ctx.env)
+        stable = result.stable_before = str(current.version) if current is not None else None
+        if stable == version:
+            say(f"==> {model}: v{version} is already @{ctx.env}: nothing to deploy")
+            result.verdict = "up_to_date"
+            return result
+        if use_lease if use_lease is not None else not ctx.client.tracking_uri.startswith("sqlite:"):
+            ttl = max(600.0, 3.0 * plan.nominal_seconds)
+            lease = RegistryLease(ctx.client, model, ctx.env, lock.holder, ttl_seconds=ttl)
+            lease.acquire()
+        if stable is None:
+            _promote_directly(ctx, result, backend)
+        else:
+            if backend is None or metrics is None:
+                raise BackendError(f"{model}: a canary needs a traffic backend and a metrics source")
+            _rollout(ctx, plan, result, backend, metrics, load, lease, after_canary_loaded)
+    finally:
+        result.finished = time.time()
+        if lease is not None:
+            lease.release()
+        lock.release()
+    if result.verdict != "up_to_date":
+        _record_outcome(ctx, result, backend, write_report)
+    return result
+
+
+def _promote_directly(ctx: Context, result: DeployResult, backend: TrafficBackend | None) -> None:
+    say(
+        f"==> {result.model}: v{result.version} is the first version @{ctx.env}: "
+        "promoted directly (no canary)"
+    )
+    ctx.registry.set_alias(result.model, ctx.env, result.version)
+    result.verdict, result.reason = (
+        "promoted_directly",
+        "first version in the environment: nothing to compare with",
+    )
+    if backend is None:
+        return
+    try:
+        status = backend.status(result.model)
+    except BackendError:
+        return  # nothing serves yet; a server started from now on loads the alias
+    if status.stable is not None and status.stable != result.version:
+        say(
+            f"    {result.model}: the running server serves v{status.stable}; "
+            f"restart it to serve v{result.version}"
+        )
+
+
+def _wait(seconds: float, lease: RegistryLease | None, load: LoadDriver | None) -> None:
+    deadline = time.time() + seconds
+    while (left := deadline - time.time()) > 0:
+        time.sleep(min(TICK_SECONDS, left))
+    if lease is not None:
+        lease.renew()
+
+
+def _windows(
+    metrics: MetricsSource, model: str, stable: str, canary: str, start: float, end: float
+) -> tuple[WindowData, WindowData] | str:
+    try:
+        return (
+            metrics.window(model, "canary", canary, start, end),
+            metrics.window(model, "stable", stable, start, end),
+        )
+    except MetricsUnavailable as exc:
+        return f"metrics source down: {exc}"
+
+
+def _one_line(outcome: IntervalResult) -> str:
+    c, s = outcome.canary, outcome.stable
+    bad = outcome.failed() or outcome.inconclusive()
+    why = "; ".join(f"{x.check}: {x.detail}" for x in bad[:3])
+    head = (
+        f"canary {c.requests} req {c.errors} err p95 {c.quantile(0.95) * 1000:.1f} ms | "
+        f"stable {s.requests} req {s.errors} err p95 {s.quantile(0.95) * 1000:.1f} ms"
+    )
+    return head + (f" -- {why}" if why else "")
+
+
+def _rollout(
+    ctx: Context,
+    plan: Plan,
+    result: DeployResult,
+    backend: TrafficBackend,
+    metrics: MetricsSource,
+    load: LoadDriver | None,
+    lease: RegistryLease | None,
+    after_canary_loaded: Callable[[], None] | None,
+) -> None:
+    model, version, stable = result.model, result.version, str(result.stable_before)
+    env = ctx.env
+    say(f"==> {model}: canary v{version} against stable v{stable} @{env}")
+    say(f"    traffic backend: {result.backend}")
+    say(f"    metrics: {result.metrics}")
+    status = backend.status(model)
+    if status.stable is None:
+        raise BackendError(
+            f"{model}: the server does not serve {model}; start it with `aip serve --env {env}` "
+            f"(it loads @{env} = v{stable} as stable)"
+        )
+    if status.stable != stable:
+        raise BackendError(
+            f"{model}: the server's stable is v{status.stable} but @{env} is v{stable}; restart "
+            f"`aip serve --env {env}` so that stable and the alias agree before a canary"
+        )
+    if status.canary is not None:
+        say(f"    {model}: removing a leftover canary v{status.canary} (no deploy holds the lock)")
+        backend.rollback(model)
+
+    def set_weight(percent: int) -> None:
+        backend.set_weight(model, percent / 100)
+        result.weights.append((time.time(), percent))
+        backend.record({"model": model, "env": env, "kind": "weight", "weight": percent / 100})
+
+    say(f"    load canary v{version}")
+    try:
+        backend.load_canary(model, version)
+    except CanaryLoadFailed as exc:
+        result.verdict, result.reason = "rolled_back", f"canary failed to load: {exc}"
+        say(f"    ROLLED BACK: {result.reason}")
+        backend.rollback(model)
+        return
+    result.weights.append((time.time(), 0))
+    if after_canary_loaded is not None:
+        after_canary_loaded()
+    if load is not None:
+        result.load = load.describe() + " (synthetic traffic: the embedded default has no real users)"
+        say(f"    traffic: {result.load}")
+        load.start()
+    try:
+        verdict, reason = _run_steps(plan, result, backend, metrics, lease, set_weight)
+        if verdict == "promoted":
+            say(f"    promote v{version}: label 'stable' and alias @{env}")
+            backend.promote(model)
+            result.weights.append((time.time(), 0))
+            ctx.registry.set_alias(model, env, version)
+        else:
+            backend.rollback(model)
+            result.weights.append((time.time(), 0))
+        result.verdict, result.reason = verdict, reason
+    except BaseException as exc:
+        # Anything unexpected (backend error, Ctrl-C) leaves the stable serving everything.
+        result.verdict, result.reason = "aborted", f"{type(exc).__name__}: {exc}"
+        try:
+            backend.rollback(model)
+        except BackendError as cleanup:
+            result.reason += f"; rollback also failed: {cleanup}"
+        if not isinstance(exc, BackendError):
+            raise
+    finally:
+        if load is not None:
+            load.stop()
+            result.client_summary = load.summary(since=result.started)
+    say(f"    {result.verdict.upper().replace('_', ' ')}: {result.reason}")
+
+
+def _run_steps(
+    plan: Plan,
+    result: DeployResult,
+    backend: TrafficBackend,
+    metrics: MetricsSource,
+    lease: RegistryLease | None,
+    set_weight: Any,
+) -> tuple[Verdict, str]:
+    model, version, stable, env = result.model, result.version, str(result.stable_before), result.env
+    t = plan.thresholds
+    n = len(plan.steps)
+    for index, step in enumerate(plan.steps, 1):
+        prefix = f"    [{index}/{n}]"
+        if step.kind == "set_weight":
+            say(f"{prefix} {step.describe()}")
+            set_weight(step.value)
+            continue
+        start = time.time()
+        attempt = 0
+        while True:
+            attempt += 1
+            hold = f" (hold {attempt - 1})" if attempt > 1 else ""
+            say(f"{prefix} {step.describe()}{hold}")
+            _wait(step.value, lease, None)
+            end = time.time()
+            windows = _windows(metrics, model, stable, version, start, end)
+            if isinstance(windows, str):
+                outcome = unavailable(windows)
+            elif step.kind == "analysis":
+                outcome = analyse(windows[0], windows[1], t)
+            else:
+                outcome = _bake(windows[0], windows[1], t)
+            for check in outcome.checks:
+                backend.record(
+                    {
+                        "model": model,
+                        "env": env,
+                        "kind": "analysis",
+                        "check": check.check,
+                        "result": check.result,
+                    }
+                )
+            result.intervals.append(
+                Interval(
+                    index, step.kind, step.weight, start, end, attempt, outcome.result, outcome.as_dict()
+                )
+            )
+            say(f"{prefix}   {outcome.result}: {_one_line(outcome)}")
+            if outcome.result == "pass":
+                break
+            if outcome.result == "fail":
+                failed = "; ".join(f"{c.check}: {c.detail}" for c in outcome.failed())
+                return "rolled_back", f"step {index} ({step.describe()}) failed: {failed}"
+            if attempt > t.max_inconclusive:
+                why = "; ".join(f"{c.check}: {c.detail}" for c in outcome.inconclusive()[:2])
+                return (
+                    "aborted",
+                    f"step {index} inconclusive {attempt} times in a row (max_inconclusive "
+                    f"{t.max_inconclusive}): {why}",
+                )
+    return "promoted", f"every analysis passed ({sum(1 for s in plan.steps if s.kind == 'analysis')} steps)"
+
+
+def _bake(canary: WindowData, stable: WindowData, t: Any) -> IntervalResult:
+    """A bake watches the canary's absolute error rate; with too few requests to judge, it passes."""
+    from pipelines.deploy.analysis import CheckResult
+
+    if canary.requests < t.min_requests:
+        check = CheckResult(
+            "bake_error_rate",
+            "pass",
+            None,
+            t.max_error_rate,
+            f"{canary.requests} canary requests: nothing to judge",
+        )
+    else:
+        rate = canary.error_rate
+        check = CheckResult(
+            "bake_error_rate",
+            "fail" if rate > t.max_error_rate else "pass",
+            rate,
+            t.max_error_rate,
+            f"canary error rate {rate:.4f} ({canary.errors}/{canary.requests}), max {t.max_error_rate}",
+        )
+    return IntervalResult(check.result, [check], canary, stable)
+
+
+def _record_outcome(
+    ctx: Context, result: DeployResult, backend: TrafficBackend | None, write_report: bool
+) -> None:
+    from pipelines.deploy.report import write
+
+    if write_report and result.verdict not in ("up_to_date", "dry_run"):
+        result.report, result.chart = write(ctx.repo.state_dir, result)
+    tags = {
+        VERDICT_TAG.format(env=ctx.env): result.verdict,
+        REASON_TAG.format(env=ctx.env): result.reason[:4900],
+        FINISHED_TAG.format(env=ctx.env): time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result.finished)),
+    }
+    if result.report is not None:
+        tags[REPORT_TAG.format(env=ctx.env)] = str(result.report)
+    for key, value in tags.items():
+        ctx.client.set_model_version_tag(result.model, result.version, key, value)
+    if backend is not None and result.verdict in ("promoted", "rolled_back", "aborted"):
+        backend.record({"model": result.model, "env": ctx.env, "kind": "verdict", "verdict": result.verdict})

@@ -1,0 +1,79 @@
+"""The server's Prometheus metrics, created from the catalogue in a registry of the server's own.
+
+The server exports the catalogue's `source == "server"` metrics, and re-exports the `controller`
+ones that `aip deploy` posts to /v1/admin/rollout-events (a short-lived controller is not scraped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+from pipelines.observability import catalogue
+
+__all__ = ["CONTENT_TYPE", "ServerMetrics"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class ServerMetrics:
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, disable_created_metrics
+
+        disable_created_metrics()  # type: ignore[no-untyped-call]
+        self.registry = CollectorRegistry()
+        self._m: dict[str, Any] = {
+            m.name: catalogue.create(m.name, self.registry)
+            for m in catalogue.CATALOGUE
+            if m.source in ("server", "controller")
+        }
+
+    def __getitem__(self, name: str) -> Any:
+        return self._m[name]
+
+    def render(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        return bytes(generate_latest(self.registry))
+
+    # ---- server ------------------------------------------------------------------------
+    def request(self, model: str, version: str, label: str, api: str, code: int, seconds: float) -> None:
+        self._m["aip_serving_requests_total"].labels(model, version, label, api, str(code)).inc()
+        self._m["aip_serving_request_duration_seconds"].labels(model, version, label, api).observe(seconds)
+
+    def predictions(self, model: str, version: str, label: str, classes: list[str]) -> None:
+        counter = self._m["aip_serving_predictions_total"]
+        for name in set(classes):
+            counter.labels(model, version, label, name).inc(classes.count(name))
+
+    def batch(self, model: str, version: str, rows: int) -> None:
+        self._m["aip_serving_batch_size"].labels(model, version).observe(rows)
+
+    def queue_depth(self, model: str, version: str, rows: int) -> None:
+        self._m["aip_serving_queue_depth"].labels(model, version).set(rows)
+
+    def inflight(self, model: str, delta: int) -> None:
+        self._m["aip_serving_inflight_requests"].labels(model).inc(delta)
+
+    def loaded(self, model: str, version: str, label: str, present: bool) -> None:
+        gauge = self._m["aip_serving_loaded_versions"]
+        if present:
+            gauge.labels(model, version, label).set(1)
+        else:
+            with contextlib.suppress(KeyError):
+                gauge.remove(model, version, label)
+
+    def canary_weight(self, model: str, weight: float) -> None:
+        self._m["aip_serving_canary_weight_ratio"].labels(model).set(weight)
+
+    # ---- controller (re-exported) --------------------------------------------------------
+    def rollout_weight(self, model: str, env: str, weight: float) -> None:
+        self._m["aip_rollout_canary_weight_ratio"].labels(model, env).set(weight)
+
+    def rollout_analysis(self, model: str, env: str, check: str, result: str) -> None:
+        self._m["aip_rollout_analysis_total"].labels(model, env, check, result).inc()
+
+    def rollout_verdict(self, model: str, env: str, verdict: str) -> None:
+        self._m["aip_rollout_verdicts_total"].labels(model, env, verdict).inc()
+        self._m["aip_rollout_last_verdict_timestamp_seconds"].labels(model, env, verdict).set(time.time())

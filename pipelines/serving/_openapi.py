@@ -1,0 +1,329 @@
+"""The OpenAPI 3.1 description of the REST API, served at /v1/openapi.json (schemathesis fuzzes it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["openapi_document"]
+
+_JSON = "application/json"
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {_JSON: {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Invalid argument (malformed JSON, wrong shapes or types, missing fields, unknown label)",
+        401: "Missing or wrong bearer token",
+        403: "Admin API or fault injection disabled",
+        404: "Unknown model, version or path",
+        405: "Method not allowed on this path",
+        409: "Conflicting state (no canary, another canary loaded)",
+        413: "Request body larger than the limit",
+        422: "The version could not be loaded",
+        429: "Batching queue full (RESOURCE_EXHAUSTED)",
+        500: "Injected fault (fault injection enabled) or server bug",
+        503: "Version not available (loading, unloading)",
+    }
+    return {str(code): _json(_ref("Error"), text[code]) for code in codes}
+
+
+def _params(
+    *names: str, query: tuple[tuple[str, bool], ...] = (), examples: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = []
+    for n in names:
+        param: dict[str, Any] = {"name": n, "in": "path", "required": True}
+        param["schema"] = {"type": "string", "minLength": 1}
+        if examples and n in examples:
+            param["example"] = examples[n]
+        params.append(param)
+    params += [{"name": n, "in": "query", "required": r, "schema": {"type": "string"}} for n, r in query]
+    return params
+
+
+def _prefixes() -> list[tuple[str, tuple[str, ...]]]:
+    return [
+        ("/v1/models/{name}", ("name",)),
+        ("/v1/models/{name}/versions/{version}", ("name", "version")),
+        ("/v1/models/{name}/labels/{label}", ("name", "label")),
+    ]
+
+
+def openapi_document(models: list[str] | None = None) -> dict[str, Any]:
+    """The document; `models` (the served names) become the examples of the `name` parameter."""
+    ex = {"name": (models or ["my-model"])[0], "version": "1", "label": "stable"}
+    predict_errors = _errors(400, 401, 404, 413, 429, 500, 503)
+    paths: dict[str, Any] = {}
+    for prefix, names in _prefixes():
+        paths[f"{prefix}:predict"] = {
+            "post": {
+                "summary": "Predict (row `instances` or columnar `inputs`)",
+                "operationId": "predict" + "".join(n.title() for n in names[1:]),
+                "parameters": _params(*names, examples=ex),
+                "security": [{}, {"bearer": []}],
+                "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("PredictRequest")}}},
+                "responses": {"200": _json(_ref("PredictResponse"), "Predictions"), **predict_errors},
+            }
+        }
+        paths[f"{prefix}:classify"] = {
+            "post": {
+                "summary": "Classify (TF Serving classify format)",
+                "operationId": "classify" + "".join(n.title() for n in names[1:]),
+                "parameters": _params(*names, examples=ex),
+                "security": [{}, {"bearer": []}],
+                "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("ClassifyRequest")}}},
+                "responses": {"200": _json(_ref("ClassifyResponse"), "Scores per class"), **predict_errors},
+            }
+        }
+        paths[prefix] = {
+            "get": {
+                "summary": "Version status",
+                "operationId": "status" + "".join(n.title() for n in names[1:]),
+                "parameters": _params(*names, examples=ex),
+                "responses": {
+                    "200": _json(_ref("StatusResponse"), "Version status"),
+                    **_errors(400, 404, 503),
+                },
+            }
+        }
+        paths[f"{prefix}/metadata"] = {
+            "get": {
+                "summary": "Signature metadata",
+                "operationId": "metadata" + "".join(n.title() for n in names[1:]),
+                "parameters": _params(*names, examples=ex),
+                "responses": {"200": _json({"type": "object"}, "Signature"), **_errors(400, 404, 503)},
+            }
+        }
+    plain = {
+        "description": "Prometheus text format",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+    paths["/healthz"] = {
+        "get": {"operationId": "healthz", "responses": {"200": _json({"type": "object"}, "Alive")}}
+    }
+    paths["/readyz"] = {
+        "get": {
+            "operationId": "readyz",
+            "responses": {
+                "200": _json({"type": "object"}, "Ready"),
+                "503": _json({"type": "object"}, "Not ready"),
+            },
+        }
+    }
+    paths["/metrics"] = {"get": {"operationId": "metrics", "responses": {"200": plain}}}
+    paths["/monitoring/prometheus/metrics"] = {
+        "get": {"operationId": "tfsMetrics", "responses": {"200": plain}}
+    }
+    paths.update(_admin_paths(ex))
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "aip serve",
+            "version": "1",
+            "description": "TensorFlow Serving compatible REST API of the platform's model server "
+            "(docs/serving.md), plus its admin API.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": _schemas(),
+        },
+    }
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _admin_paths(ex: dict[str, str]) -> dict[str, Any]:
+    admin_errors = _errors(400, 401, 403, 404)
+    state = _json(_ref("AdminState"), "Model state")
+    base = "/v1/admin/models/{name}"
+    secured = {"security": [{"bearer": []}], "parameters": _params("name", examples=ex)}
+    return {
+        base: {"get": {"operationId": "adminState", **secured, "responses": {"200": state, **admin_errors}}},
+        f"{base}/canary": {
+            "post": {
+                "operationId": "adminLoadCanary",
+                **secured,
+                "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("CanaryRequest")}}},
+                "responses": {"200": state, **admin_errors, **_errors(409, 413, 422)},
+            },
+            "delete": {
+                "operationId": "adminDeleteCanary",
+                **secured,
+                "responses": {"200": state, **admin_errors},
+            },
+        },
+        f"{base}/traffic": {
+            "put": {
+                "operationId": "adminTraffic",
+                **secured,
+                "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("TrafficRequest")}}},
+                "responses": {"200": state, **admin_errors, **_errors(409, 413)},
+            }
+        },
+        f"{base}/promote": {
+            "post": {
+                "operationId": "adminPromote",
+                **secured,
+                "responses": {"200": state, **admin_errors, **_errors(409)},
+            }
+        },
+        f"{base}/samples": {
+            "get": {
+                "operationId": "adminSamples",
+                "security": [{"bearer": []}],
+                "parameters": _params("name", query=(("label", True), ("since", False)), examples=ex),
+                "responses": {"200": _json({"type": "object"}, "Request records"), **admin_errors},
+            }
+        },
+        f"{base}/faults": {
+            "put": {
+                "operationId": "adminSetFaults",
+                **secured,
+                "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("FaultRequest")}}},
+                "responses": {"200": _json({"type": "object"}, "Faults"), **admin_errors, **_errors(413)},
+            },
+            "delete": {
+                "operationId": "adminClearFaults",
+                "security": [{"bearer": []}],
+                "parameters": _params("name", query=(("label", False),), examples=ex),
+                "responses": {"200": _json({"type": "object"}, "Faults"), **admin_errors},
+            },
+        },
+        "/v1/admin/rollout-events": {
+            "post": {
+                "operationId": "adminRolloutEvent",
+                "security": [{"bearer": []}],
+                "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("RolloutEvent")}}},
+                "responses": {"204": {"description": "Recorded"}, **_errors(400, 401, 403, 413)},
+            }
+        },
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    number_row = {"type": "object", "additionalProperties": {"type": "number"}}
+    instance = {
+        "oneOf": [
+            {"type": "string"},
+            number_row,
+            {"type": "object", "properties": {"text": {"type": "string"}}},
+        ]
+    }
+    version_state = {
+        "type": ["object", "null"],
+        "required": ["version", "state"],
+        "properties": {"version": {"type": "string"}, "state": {"type": "string"}},
+    }
+    return {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+        "PredictRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "signature_name": {"type": "string", "enum": ["serving_default"]},
+                "instances": {"type": "array", "minItems": 1, "items": instance},
+                "inputs": {
+                    "oneOf": [
+                        {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                        {"type": "object", "additionalProperties": {"type": "array", "minItems": 1}},
+                    ]
+                },
+            },
+            "oneOf": [{"required": ["instances"]}, {"required": ["inputs"]}],
+        },
+        "PredictResponse": {
+            "type": "object",
+            "properties": {
+                "predictions": {
+                    "type": "array",
+                    "items": {"type": "object", "required": ["label", "probabilities"]},
+                },
+                "outputs": {"type": "object", "required": ["label", "probabilities"]},
+            },
+        },
+        "ClassifyRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["examples"],
+            "properties": {
+                "signature_name": {"type": "string", "enum": ["serving_default"]},
+                "context": {"type": "object"},
+                "examples": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+            },
+        },
+        "ClassifyResponse": {
+            "type": "object",
+            "required": ["results"],
+            "properties": {"results": {"type": "array", "items": {"type": "array"}}},
+        },
+        "StatusResponse": {
+            "type": "object",
+            "required": ["model_version_status"],
+            "properties": {
+                "model_version_status": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["version", "state", "status"],
+                        "properties": {
+                            "version": {"type": "string"},
+                            "state": {
+                                "type": "string",
+                                "enum": ["START", "LOADING", "AVAILABLE", "UNLOADING", "END"],
+                            },
+                            "status": {"type": "object", "required": ["error_code"]},
+                        },
+                    },
+                }
+            },
+        },
+        "AdminState": {
+            "type": "object",
+            "required": ["model", "stable", "canary", "canary_weight"],
+            "properties": {
+                "model": {"type": "string"},
+                "stable": version_state,
+                "canary": version_state,
+                "canary_weight": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+        },
+        "CanaryRequest": {
+            "type": "object",
+            "required": ["version"],
+            "properties": {"version": {"type": "string"}},
+        },
+        "TrafficRequest": {
+            "type": "object",
+            "required": ["canary_weight"],
+            "properties": {"canary_weight": {"type": "number", "minimum": 0, "maximum": 1}},
+        },
+        "FaultRequest": {
+            "type": "object",
+            "required": ["label"],
+            "additionalProperties": False,
+            "properties": {
+                "label": {"type": "string", "enum": ["stable", "canary"]},
+                "error_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                "extra_latency_ms": {"type": "number", "minimum": 0, "maximum": 60000},
+            },
+        },
+        "RolloutEvent": {
+            "type": "object",
+            "required": ["model", "env", "kind"],
+            "properties": {
+                "model": {"type": "string"},
+                "env": {"type": "string"},
+                "kind": {"type": "string", "enum": ["weight", "analysis", "verdict"]},
+                "weight": {"type": "number", "minimum": 0, "maximum": 1},
+                "check": {"type": "string"},
+                "result": {"type": "string", "enum": ["pass", "fail", "inconclusive"]},
+                "verdict": {"type": "string", "enum": ["promoted", "rolled_back", "aborted"]},
+            },
+        },
+    }

@@ -1,0 +1,188 @@
+"""Load model versions from the MLflow registry (by alias or number) and hold the served models.
+
+Weights come only from the aip artifact inside the registered MLflow model, through
+`pipelines.artifacts.load` (safetensors; pickle is refused).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.serving._batching import BatchSettings
+from pipelines.serving._logging import event
+from pipelines.serving._models import LoadedVersion, ModelSlot, VersionStatus
+from pipelines.serving.errors import Code, ServingError
+
+if TYPE_CHECKING:
+    from pipelines.artifacts import Predictor
+    from pipelines.lifecycle.context import Context
+    from pipelines.repo.layout import Repo
+    from pipelines.serving._metrics import ServerMetrics
+
+__all__ = ["LoadError", "ModelManager", "RegistryLoader", "batch_settings"]
+
+
+class LoadError(Exception):
+    """A version could not be loaded; the message says why."""
+
+    user_facing = True
+
+
+def batch_settings(repo: Repo, model: str, env: str) -> BatchSettings:
+    """The model's `environments.<env>.serving.batching` from model.yaml (defaults if absent)."""
+    config = repo.model(model)
+    settings = config.environments.get(env)
+    if settings is None:
+        return BatchSettings()
+    b = settings.serving.batching
+    return BatchSettings(
+        b.max_batch_size, b.batch_timeout_micros, b.max_enqueued_batches, b.num_batch_threads
+    )
+
+
+class RegistryLoader:
+    """Reads the environment's MLflow registry; one load at a time (MLflow clients are not reentrant)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, repo: Repo, env: str | None) -> RegistryLoader:
+        from pipelines.lifecycle.context import Context
+
+        return cls(Context.open(repo, env))
+
+    @property
+    def env(self) -> str:
+        return self.ctx.env
+
+    def alias_version(self, model: str) -> str | None:
+        """The version the environment alias points at (None if the model or alias is absent)."""
+        with self._lock:
+            found = self.ctx.registry.alias_version(model, self.ctx.env)
+        return str(found.version) if found is not None else None
+
+    def load(self, model: str, version: str) -> Predictor:
+        from mlflow.exceptions import MlflowException
+
+        from pipelines.artifacts import ArtifactError, load
+        from pipelines.lifecycle.steps import ARTIFACT_KEY
+
+        with self._lock:
+            try:
+                self.ctx.client.get_model_version(model, version)
+            except MlflowException as exc:
+                raise LoadError(f"{model} version {version} is not in the registry: {exc.message}") from None
+            with tempfile.TemporaryDirectory(prefix="aip-serve-") as tmp:
+                try:
+                    import mlflow
+
+                    path = mlflow.artifacts.download_artifacts(
+                        artifact_uri=f"models:/{model}/{version}", dst_path=tmp
+                    )
+                except (MlflowException, OSError) as exc:
+                    raise LoadError(f"{model} version {version}: download failed: {exc}") from None
+                folder = Path(path) / "artifacts" / ARTIFACT_KEY
+                if not folder.is_dir():
+                    raise LoadError(
+                        f"{model} version {version}: no aip artifact (artifacts/{ARTIFACT_KEY}) in the "
+                        "registered model; was it registered by `aip register`?"
+                    )
+                try:
+                    return load(folder)
+                except ArtifactError as exc:
+                    raise LoadError(f"{model} version {version}: {exc}") from None
+                except Exception as exc:  # a corrupt config or tokenizer: report it, keep serving
+                    raise LoadError(f"{model} version {version}: {type(exc).__name__}: {exc}") from None
+
+
+class ModelManager:
+    """The served models by name; loads versions into their slots."""
+
+    def __init__(self, loader: RegistryLoader, metrics: ServerMetrics, seed: int | None = None) -> None:
+        self.loader = loader
+        self.metrics = metrics
+        self.rng = random.Random(seed)
+        self.slots: dict[str, ModelSlot] = {}
+
+    def slot(self, name: str) -> ModelSlot:
+        try:
+            return self.slots[name]
+        except KeyError:
+            raise ServingError(Code.NOT_FOUND, f"Servable not found for request: Latest({name})") from None
+
+    def add_model(self, name: str, settings: BatchSettings) -> ModelSlot:
+        slot = ModelSlot(name, settings, self.metrics, self.rng)
+        self.slots[name] = slot
+        return slot
+
+    def _load(self, slot: ModelSlot, version: str) -> LoadedVersion:
+        predictor = self.loader.load(slot.name, version)
+        return LoadedVersion(slot.name, version, predictor, slot.settings, self.metrics)
+
+    def load_stable(self, name: str, version: str) -> None:
+        slot = self.slots[name]
+        with slot.lock:
+            slot.status[version] = VersionStatus("LOADING")
+        try:
+            loaded = self._load(slot, version)
+        except LoadError as exc:
+            with slot.lock:
+                slot.status[version] = VersionStatus("END", str(exc))
+            raise
+        slot.install(loaded, "stable")
+
+    def load_canary(self, name: str, version: Any) -> dict[str, Any]:
+        """Load `version` as the canary at weight 0 (blocking); 422 if it cannot be loaded."""
+        slot = self.slot(name)
+        if not isinstance(version, str | int) or isinstance(version, bool) or not str(version).isdigit():
+            raise ServingError(Code.INVALID_ARGUMENT, 'body must be {"version": "<registry version number>"}')
+        version = str(int(version))
+        with slot.lock:
+            if slot.canary is not None and slot.canary.version == version:
+                return slot.state()
+            if slot.canary is not None:
+                raise ServingError(
+                    Code.CONFLICT,
+                    f"model {name!r} already has canary version {slot.canary.version}; "
+                    "DELETE /v1/admin/models/{name}/canary first",
+                )
+            if slot.stable is not None and slot.stable.version == version:
+                raise ServingError(Code.CONFLICT, f"version {version} of {name!r} is the stable version")
+            if slot.loading is not None:
+                raise ServingError(Code.CONFLICT, f"version {slot.loading} of {name!r} is loading already")
+            slot.loading = version
+            slot.status[version] = VersionStatus("LOADING")
+        event("canary_loading", model=name, version=version)
+        try:
+            loaded = self._load(slot, version)
+        except LoadError as exc:
+            with slot.lock:
+                slot.status[version] = VersionStatus("END", str(exc))
+                slot.loading = None
+            event("canary_load_failed", logging.WARNING, model=name, version=version, error=str(exc))
+            raise ServingError(Code.UNPROCESSABLE, str(exc)) from None
+        with slot.lock:
+            slot.loading = None
+            slot.install(loaded, "canary")
+        event("canary_loaded", model=name, version=version)
+        return slot.state()
+
+    def ready(self) -> tuple[bool, list[str]]:
+        """Ready when every served model's stable version is AVAILABLE; else the reasons."""
+        waiting = []
+        for name, slot in self.slots.items():
+            with slot.lock:
+                if slot.stable is None or slot.status[slot.stable.version].state != "AVAILABLE":
+                    waiting.append(f"{name}: no stable version available")
+        return not waiting and bool(self.slots), waiting
+
+    def close(self) -> None:
+        for slot in self.slots.values():
+            slot.close()

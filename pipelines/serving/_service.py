@@ -1,0 +1,121 @@
+"""What the REST and gRPC fronts share: auth, routing a call to a version, and accounting for it."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pipelines.serving._models import LABELS, Fault, LoadedVersion, ModelSlot
+from pipelines.serving.errors import Code, ServingError
+
+if TYPE_CHECKING:
+    from pipelines.serving._metrics import ServerMetrics
+    from pipelines.serving._registry import ModelManager
+
+__all__ = ["Call", "Service", "version_status"]
+
+
+@dataclass
+class Call:
+    """One predict/classify request routed to a leased version."""
+
+    slot: ModelSlot
+    target: LoadedVersion
+    label: str
+    api: str
+    started: float
+    fault: Fault | None
+    code: int = 500
+    classes: list[str] | None = field(default=None)
+
+    @property
+    def injected_error(self) -> bool:
+        return self.fault is not None and self.slot.rng.random() < self.fault.error_rate
+
+    @property
+    def extra_latency(self) -> float:
+        return self.fault.extra_latency_ms / 1000 if self.fault is not None else 0.0
+
+
+@dataclass
+class Service:
+    manager: ModelManager
+    metrics: ServerMetrics
+    env: str
+    auth_token: str | None = None
+    admin_token: str | None = None
+    admin_token_env: str = "AIP_ADMIN_TOKEN"
+    fault_injection: bool = False
+    max_body_bytes: int = 10 * 1024 * 1024
+
+    # ---- auth --------------------------------------------------------------------------
+    def check_auth(self, header: str | None) -> None:
+        if self.auth_token is not None and not _bearer_matches(header, self.auth_token):
+            raise ServingError(
+                Code.UNAUTHENTICATED, "missing or wrong bearer token (Authorization: Bearer ...)"
+            )
+
+    def check_admin(self, header: str | None) -> None:
+        if self.admin_token is None:
+            raise ServingError(
+                Code.PERMISSION_DENIED,
+                f"the admin API is disabled: set the environment variable {self.admin_token_env} "
+                "to a token before starting `aip serve` (or choose the variable with --admin-token-env)",
+            )
+        if not _bearer_matches(header, self.admin_token):
+            raise ServingError(Code.UNAUTHENTICATED, "missing or wrong admin bearer token")
+
+    # ---- a call ------------------------------------------------------------------------
+    def begin(self, model: str, version: str | None, label: str | None, api: str) -> Call:
+        """Route to a version and lease it; the caller must call `end` exactly once."""
+        started = time.perf_counter()
+        slot = self.manager.slot(model)
+        target, assigned = slot.route(version, label)
+        self.metrics.inflight(model, 1)
+        return Call(slot, target, assigned, api, started, slot.fault(assigned) if assigned else None)
+
+    def end(self, call: Call) -> float:
+        latency = time.perf_counter() - call.started
+        call.target.release()
+        model, version = call.slot.name, call.target.version
+        self.metrics.inflight(model, -1)
+        self.metrics.request(model, version, call.label, call.api, call.code, latency)
+        if call.classes:
+            self.metrics.predictions(model, version, call.label, call.classes)
+        call.slot.record(call.target, call.label, call.code, latency, call.classes)
+        return latency
+
+    # ---- status ------------------------------------------------------------------------
+    def status(self, model: str, version: str | None, label: str | None) -> list[dict[str, Any]]:
+        slot = self.manager.slot(model)
+        with slot.lock:
+            if label is not None or version is not None:
+                try:
+                    target, _ = slot._pick(version, label)
+                    versions = [target.version]
+                except ServingError as exc:
+                    if version is None or version not in slot.status or exc.code is Code.INVALID_ARGUMENT:
+                        raise
+                    versions = [str(int(version))]
+            else:
+                versions = sorted(slot.status, key=int, reverse=True)
+            return [version_status(v, slot.status[v].state, slot.status[v].error) for v in versions]
+
+    def fault_labels(self) -> tuple[str, ...]:
+        return LABELS
+
+
+def version_status(version: str, state: str, error: str) -> dict[str, Any]:
+    return {
+        "version": version,
+        "state": state,
+        "status": {"error_code": "UNKNOWN" if error else "OK", "error_message": error},
+    }
+
+
+def _bearer_matches(header: str | None, token: str) -> bool:
+    if not header or not header.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(header.removeprefix("Bearer ").strip().encode(), token.encode())

@@ -1,0 +1,173 @@
+"""Start the model server: load each model's stable version, then serve REST (and gRPC) until SIGTERM.
+
+    aip serve                                    # every model with the default env's alias
+    aip serve --env dev --models tumor-classifier --grpc-port 0
+
+Shutdown (SIGTERM or Ctrl-C): stop accepting, let in-flight requests finish (up to `grace_seconds`),
+drain the batching queues, exit 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pipelines.serving._logging import configure, event
+
+if TYPE_CHECKING:
+    from pipelines.repo.layout import Repo
+    from pipelines.serving._service import Service
+
+__all__ = ["ServeError", "ServeOptions", "build_service", "run_server"]
+
+
+DEFAULT_GRPC_PORT = 8500  # TF Serving's
+
+
+class ServeError(Exception):
+    """The server cannot start as asked; the message says why and what to do."""
+
+    user_facing = True
+
+
+@dataclass
+class ServeOptions:
+    env: str | None = None
+    models: list[str] = field(default_factory=list)  # empty: every model holding the env's alias
+    host: str = "127.0.0.1"
+    rest_port: int = 8501  # TF Serving's REST port
+    grpc_port: int | None = None  # TF Serving's gRPC port; 0 disables; None: 8500 if the grpc extra is in
+    max_body_bytes: int = 10 * 1024 * 1024  # larger bodies answer 413
+    auth_token_env: str | None = None  # predict needs `Bearer $VAR` when set
+    admin_token_env: str = "AIP_ADMIN_TOKEN"  # admin API disabled (403) while the variable is unset
+    enable_fault_injection: bool = False  # chaos endpoints for tests and game days; never in prod
+    grace_seconds: float = 30.0  # how long shutdown waits for in-flight requests
+    seed: int | None = None  # traffic-split randomness (tests)
+
+
+def _token(var: str | None, what: str) -> str | None:
+    if var is None:
+        return None
+    value = os.environ.get(var)
+    if value is not None and not value.strip():
+        raise ServeError(f"{what}: environment variable {var} is set but empty")
+    return value
+
+
+def build_service(repo: Repo, options: ServeOptions, progress: Callable[[str], None] = print) -> Service:
+    """Load every model's stable version and return the service the fronts share."""
+    from pipelines.serving._metrics import ServerMetrics
+    from pipelines.serving._registry import LoadError, ModelManager, RegistryLoader, batch_settings
+    from pipelines.serving._service import Service
+
+    env, _ = repo.environment(options.env)
+    if options.enable_fault_injection and env == "prod":
+        raise ServeError(
+            "--enable-fault-injection is refused with --env prod (it is for tests and game days)"
+        )
+    if options.auth_token_env and _token(options.auth_token_env, "--auth-token-env") is None:
+        raise ServeError(f"--auth-token-env {options.auth_token_env}: that environment variable is not set")
+    known = repo.model_names()
+    unknown = [m for m in options.models if m not in known]
+    if unknown:
+        raise ServeError(f"unknown model(s) {', '.join(unknown)}; models/ has: {', '.join(known)}")
+    loader = RegistryLoader.open(repo, env)
+    metrics = ServerMetrics()
+    manager = ModelManager(loader, metrics, seed=options.seed)
+    for name in options.models or known:
+        version = loader.alias_version(name)
+        if version is None:
+            if options.models:
+                raise ServeError(
+                    f"{name} has no registry alias '{env}' (no version registered for this environment); "
+                    f"run `aip run {name} --env {env}` first"
+                )
+            progress(f"warning: skipping {name}: no registry alias '{env}'")
+            event("model_skipped", logging.WARNING, model=name, reason=f"no alias {env}")
+            continue
+        progress(f"loading {name} version {version} (alias '{env}') ...")
+        manager.add_model(name, batch_settings(repo, name, env))
+        try:
+            manager.load_stable(name, version)
+        except LoadError as exc:
+            raise ServeError(f"cannot serve {name}: {exc}") from None
+        event("model_loaded", model=name, version=version, label="stable")
+    if not manager.slots:
+        raise ServeError(f"no model has a registry alias '{env}'; run `aip run --env {env}` first")
+    return Service(
+        manager=manager,
+        metrics=metrics,
+        env=env,
+        auth_token=_token(options.auth_token_env, "--auth-token-env"),
+        admin_token=_token(options.admin_token_env, "--admin-token-env"),
+        admin_token_env=options.admin_token_env,
+        fault_injection=options.enable_fault_injection,
+        max_body_bytes=options.max_body_bytes,
+    )
+
+
+def run_server(repo: Repo, options: ServeOptions, progress: Callable[[str], None] = print) -> int:
+    """Serve until SIGTERM/SIGINT; returns the exit code."""
+    import uvicorn
+
+    from pipelines.serving._rest import build_app
+
+    configure()
+    if options.max_body_bytes < 1:
+        raise ServeError("--max-body-bytes must be at least 1")
+    service = build_service(repo, options, progress)
+    grpc_server: Any = None
+    grpc_port = options.grpc_port
+    if grpc_port is None:
+        import importlib.util
+
+        grpc_port = DEFAULT_GRPC_PORT if importlib.util.find_spec("tensorflow_serving") else 0
+        if not grpc_port:
+            progress("warning: gRPC off: the `grpc` extra is not installed (pip install -e '.[grpc]')")
+    if grpc_port:
+        from pipelines.serving._grpc import start_grpc
+
+        grpc_server = start_grpc(service, options.host, grpc_port)
+    app = build_app(service)
+    config = uvicorn.Config(
+        app,
+        host=options.host,
+        port=options.rest_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(options.grace_seconds),
+        lifespan="off",
+        server_header=False,
+    )
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if not self.should_exit:
+                event("shutdown_started", signal=sig)
+                if grpc_server is not None:
+                    grpc_server.stop(options.grace_seconds)
+            super().handle_exit(sig, frame)
+            if sig == signal.SIGTERM and sig in self._captured_signals:
+                # uvicorn re-raises captured signals after shutdown, which would kill the process
+                # before the batchers drain: SIGTERM is the orderly stop, so exit 0 instead.
+                self._captured_signals.remove(sig)
+
+    server = Server(config)
+    models = ", ".join(f"{n} v{s.stable.version}" for n, s in service.manager.slots.items() if s.stable)
+    progress(
+        f"serving {models}: REST http://{options.host}:{options.rest_port}"
+        + (f", gRPC {options.host}:{grpc_port}" if grpc_server is not None else "")
+        + (", admin API on" if service.admin_token else f", admin API off (set {options.admin_token_env})")
+    )
+    try:
+        server.run()
+    finally:
+        service.manager.close()
+        if grpc_server is not None:
+            grpc_server.stop(options.grace_seconds).wait()
+        event("shutdown_complete")
+    return 0 if server.started else 1

@@ -1,0 +1,220 @@
+"""The `aip ci` helpers that workflow steps call: outputs, the required check, notices, the PR comment."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.gitops.comment import MARKER, load_rows, render
+from pipelines.gitops.expressions import ExpressionError, evaluate, interpolate
+from pipelines.gitops.localrun import check_commands
+from tests.conftest import REPO_ROOT, git, make_repo_copy, run_aip
+
+WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def outputs(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def test_plan_writes_the_matrix_of_affected_models_and_the_env_runner(tmp_path: Path):
+    root = make_repo_copy(tmp_path / "repo")
+    card = root / "models" / "tumor-classifier" / "model.yaml"
+    card.write_text(card.read_text().replace("description:", "description: changed;", 1))
+    out = tmp_path / "out"
+    out.write_text("")
+    result = run_aip(
+        root, "ci", "plan", "--base", "main", "--env", "env/prod", env={"GITHUB_OUTPUT": str(out)}
+    )
+    assert result.returncode == 0, result.stderr
+    values = outputs(out)
+    assert json.loads(values["matrix"]) == {
+        "include": [{"model": "tumor-classifier", "dataset": "breast-cancer"}]
+    }
+    assert values["models"] == "true" and values["infra"] == "false"
+    assert json.loads(values["runner"]) == ["self-hosted", "linux", "x64", "gpu"]
+    assert values["environment"] == "prod" and values["next_environment"] == ""
+
+
+def test_plan_of_an_untouched_tree_has_nothing_to_do(tmp_path: Path):
+    root = make_repo_copy(tmp_path / "repo")
+    out = tmp_path / "out"
+    out.write_text("")
+    result = run_aip(root, "ci", "plan", "--base", "main", "--env", "dev", env={"GITHUB_OUTPUT": str(out)})
+    assert result.returncode == 0, result.stderr
+    values = outputs(out)
+    assert values["models"] == "false" and values["next_environment"] == "staging"
+
+
+def test_needs_ok_passes_skipped_jobs_and_fails_on_a_failure():
+    skipped = json.dumps({"lint": {"result": "success"}, "smoke": {"result": "skipped"}})
+    assert run_aip(REPO_ROOT, "ci", "needs-ok", env={"NEEDS": skipped}).returncode == 0
+    failed = json.dumps({"lint": {"result": "success"}, "test": {"result": "failure"}})
+    result = run_aip(REPO_ROOT, "ci", "needs-ok", env={"NEEDS": failed})
+    assert result.returncode == 1
+    assert "job `test` ended `failure`" in result.stderr
+
+
+def test_require_says_what_is_missing_and_sets_configured(tmp_path: Path):
+    out = tmp_path / "out"
+    out.write_text("")
+    env = {"GITHUB_OUTPUT": str(out), "AWS_ROLE_ARN": ""}
+    result = run_aip(REPO_ROOT, "ci", "require", "AWS_ROLE_ARN", "--for", "terraform plan", env=env)
+    assert result.returncode == 0
+    assert (
+        "::notice::terraform plan: skipped, this repository has not configured AWS_ROLE_ARN" in result.stderr
+    )
+    assert outputs(out) == {"configured": "false"}
+
+
+def test_optional_runs_an_existing_command_and_notices_a_missing_one():
+    ok = run_aip(REPO_ROOT, "ci", "optional", "schema", "--check")
+    assert ok.returncode == 0 and "schemas are up to date" in ok.stdout
+    missing = run_aip(REPO_ROOT, "ci", "optional", "no-such-command", "x")
+    assert missing.returncode == 0
+    assert "`aip no-such-command` does not exist yet" in missing.stderr
+
+
+def test_comment_shows_metrics_and_the_difference_from_the_champion(tmp_path: Path):
+    (tmp_path / "ci").mkdir()
+    summary = {
+        "env": "local",
+        "models": [
+            {
+                "model": "tumor-classifier",
+                "status": "smoke: gates passed",
+                "fingerprint": "abc",
+                "gates": "7/7 passed",
+                "metrics": {"accuracy": 0.95, "log_loss": 0.12},
+                "seconds": {"train": 3.0},
+                "smoke": True,
+            },
+        ],
+    }
+    (tmp_path / "ci" / "smoke.json").write_text(json.dumps(summary))
+    report = tmp_path / "reports" / "local" / "tumor-classifier"
+    report.mkdir(parents=True)
+    (report / "report.md").write_text(
+        "# Evaluation\n\n## Metrics (test split)\n\n"
+        "| metric | better | candidate | champion (v3 (@local)) | difference |\n"
+        "| --- | --- | --- | --- | --- |\n| accuracy | higher | 0.9500 | 0.9300 | +0.0200 ▲ |\n"
+        "| log_loss | lower | 0.1200 | 0.1000 | +0.0200 ▼ |\n\n## Gates\n\n| result | gate |\n| --- | --- |\n"
+    )
+    markdown = render(load_rows(tmp_path / "ci", tmp_path / "reports"))
+    assert markdown.startswith(MARKER)
+    assert "| metric | candidate | champion v3 (@local) | difference |" in markdown
+    assert "| accuracy | 0.9500 | 0.9300 | +0.0200 ▲ better |" in markdown
+    assert "| log_loss | 0.1200 | 0.1000 | +0.0200 ▼ worse |" in markdown
+    assert "gates are shown, not enforced" in markdown
+
+
+def test_comment_without_a_champion_says_so(tmp_path: Path):
+    (tmp_path / "s.json").write_text(
+        json.dumps({"env": "local", "models": [{"model": "m", "metrics": {"accuracy": 0.5}}]})
+    )
+    markdown = render(load_rows(tmp_path, tmp_path / "none"))
+    assert "No champion at @local" in markdown and "| accuracy | 0.5000 |" in markdown
+
+
+class _Grafana(http.server.BaseHTTPRequestHandler):
+    received: list[tuple[str, dict[str, object], str]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.received.append((self.path, body, self.headers["Authorization"]))
+        payload = json.dumps({"status": "success", "url": "/d/abc/x"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def grafana() -> Iterator[str]:
+    """A stand-in for Grafana's dashboard API on 127.0.0.1 (no Grafana server installs here)."""
+    _Grafana.received = []
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Grafana)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_grafana_publish_posts_each_dashboard_with_the_token(tmp_path: Path, grafana: str):
+    (tmp_path / "a.json").write_text(json.dumps({"uid": "a", "title": "A", "id": 7}))
+    token = "t0k"  # pragma: allowlist secret
+    env = {"GRAFANA_URL": grafana, "GRAFANA_TOKEN": token, "GRAFANA_FOLDER_UID": "ml"}
+    result = run_aip(REPO_ROOT, "ci", "grafana-publish", str(tmp_path), env=env)
+    assert result.returncode == 0, result.stderr
+    [(path, body, auth)] = _Grafana.received
+    assert path == "/api/dashboards/db" and auth == "Bearer t0k"
+    assert body["overwrite"] is True and body["folderUid"] == "ml"
+    assert body["dashboard"] == {"uid": "a", "title": "A", "id": None}
+
+
+def test_grafana_publish_without_configuration_is_a_notice(tmp_path: Path):
+    result = run_aip(
+        REPO_ROOT, "ci", "grafana-publish", str(tmp_path), env={"GRAFANA_URL": "", "GRAFANA_TOKEN": ""}
+    )
+    assert result.returncode == 0
+    assert "::notice::Grafana not configured" in result.stderr
+
+
+def test_expressions_follow_github_semantics():
+    ctx = {
+        "github": {
+            "base_ref": "env/prod",
+            "event": {"pull_request": {"head": {"repo": {"full_name": "A/B"}}}},
+            "repository": "a/b",
+        },
+        "needs": {"plan": {"outputs": {"models": "true"}}},
+    }
+    assert evaluate("github.event.pull_request.head.repo.full_name == github.repository", ctx) is True
+    assert evaluate("startsWith(github.base_ref, 'env/') && needs.plan.outputs.models == 'true'", ctx) is True
+    assert evaluate("needs.missing.outputs.x || 'default'", ctx) == "default"
+    assert interpolate("${{ fromJSON('[1, 2]') }}", ctx) == [1, 2]
+    assert interpolate("pr-${{ github.base_ref }}", ctx) == "pr-env/prod"
+    with pytest.raises(ExpressionError, match="unknown function hashFiles"):
+        evaluate("hashFiles('x')", ctx)
+
+
+def test_every_command_and_path_the_workflows_name_exists():
+    assert check_commands(WORKFLOWS, REPO_ROOT) == []
+
+
+def test_a_missing_make_target_or_aip_option_is_reported(tmp_path: Path):
+    root = make_repo_copy(tmp_path / "repo")
+    (root / "Makefile").write_text("lint:\n\t@true\n")
+    git(root, "add", "Makefile")
+    workflow = tmp_path / "w.yml"
+    workflow.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - run: make lint\n      - run: make deploy-everything\n"
+        "      - run: .venv/bin/aip validate --strictest\n"
+    )
+    problems = check_commands([workflow], root)
+    assert any("make target `deploy-everything` does not exist" in p for p in problems)
+    assert any("unrecognized arguments: --strictest" in p for p in problems)
+    assert len(problems) == 2, problems
+
+
+def test_a_missing_repository_path_is_reported(tmp_path: Path):
+    workflow = tmp_path / "w.yml"
+    workflow.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - run: .venv/bin/aip ci terraform plan --root infra/envs/qa\n"
+    )
+    assert check_commands([workflow], REPO_ROOT) == [
+        "w.yml: job a: `.venv/bin/aip ci terraform plan --root infra/envs/qa`: "
+        "path infra/envs/qa does not exist"
+    ]

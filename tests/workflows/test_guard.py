@@ -1,0 +1,126 @@
+"""The environment-branch guard, on real git repositories: promotion order and no drifting branches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.gitops import GuardError
+from pipelines.gitops.guard import allowed_sources, check_branch, check_pull_request
+from tests.conftest import git as plain_git
+from tests.conftest import make_repo_copy, run_aip
+from tests.workflows.conftest import commit, git
+
+ORDER = ["dev", "staging", "prod"]
+
+
+def test_promotion_sources_follow_platform_order():
+    assert allowed_sources(ORDER, "env/dev") == ["main"]
+    assert allowed_sources(ORDER, "env/staging") == ["main", "env/dev"]
+    assert allowed_sources(ORDER, "env/prod") == ["main", "env/staging"]
+
+
+def test_pr_into_prod_from_a_feature_branch_is_refused_with_what_and_expected():
+    with pytest.raises(GuardError) as err:
+        check_pull_request(ORDER, "env/prod", "feature/faster-model")
+    message = str(err.value)
+    assert "into env/prod comes from feature/faster-model" in message
+    assert "expected main or env/staging" in message
+    assert "main → dev → staging → prod" in message
+
+
+def test_pr_skipping_an_environment_is_refused():
+    with pytest.raises(GuardError, match="expected main or env/staging"):
+        check_pull_request(ORDER, "env/prod", "env/dev")
+
+
+def test_pr_from_the_previous_environment_or_main_passes():
+    assert check_pull_request(ORDER, "env/staging", "env/dev").ok
+    assert check_pull_request(ORDER, "env/dev", "main").ok
+    assert check_pull_request(ORDER, "main", "feature/x").ok  # not an environment branch
+
+
+def test_pr_from_a_fork_is_refused_even_from_its_main():
+    with pytest.raises(GuardError, match="from the fork mallory/ai-platform:main"):
+        check_pull_request(
+            ORDER, "env/dev", "main", head_repo="mallory/ai-platform", repo="example-org/ai-platform"
+        )
+
+
+def test_pr_into_an_unknown_environment_branch_is_refused():
+    with pytest.raises(GuardError, match="env/qa is not an environment branch"):
+        check_pull_request(ORDER, "env/qa", "main")
+
+
+def test_environment_branch_made_from_main_passes(env_repo: Path):
+    verdict = check_branch(env_repo, "env/prod", "main")
+    assert verdict.ok
+    assert "no commit that main lacks" in verdict.message
+
+
+def test_merge_commits_from_main_keep_the_branch_clean(env_repo: Path):
+    commit(env_repo, "model.txt", "v2\n", "better model")
+    git(env_repo, "checkout", "-q", "env/dev")
+    git(env_repo, "merge", "-q", "--no-ff", "-m", "Merge main into env/dev", "main")
+    assert check_branch(env_repo, "env/dev", "main").ok
+
+
+def test_environment_only_commit_is_refused_and_named(env_repo: Path):
+    git(env_repo, "checkout", "-q", "env/staging")
+    sha = commit(env_repo, "platform.txt", "hotfix\n", "hotfix only on staging")
+    with pytest.raises(GuardError) as err:
+        check_branch(env_repo, "env/staging", "main")
+    message = str(err.value)
+    assert "env/staging has 1 commit(s) that main lacks" in message
+    assert f"{sha} hotfix only on staging" in message
+    assert "change config on main" in message
+
+
+def test_merge_that_changed_files_on_the_environment_branch_is_refused(env_repo: Path):
+    commit(env_repo, "model.txt", "v2\n", "better model")
+    git(env_repo, "checkout", "-q", "env/dev")
+    git(env_repo, "merge", "-q", "--no-ff", "--no-commit", "main")
+    (env_repo / "model.txt").write_text("edited during the merge\n")
+    git(env_repo, "add", "model.txt")
+    git(env_repo, "commit", "-qm", "Merge main into env/dev (resolved by hand)")
+    with pytest.raises(GuardError, match="env/dev's content differs from every commit of main"):
+        check_branch(env_repo, "env/dev", "main")
+
+
+def test_unknown_ref_is_an_error_that_names_it(env_repo: Path):
+    with pytest.raises(GuardError, match="env/nowhere"):
+        check_branch(env_repo, "env/nowhere", "main")
+
+
+def test_cli_refuses_feature_branch_into_prod_with_exit_1(tmp_path: Path):
+    root = make_repo_copy(tmp_path / "repo")
+    result = run_aip(root, "guard", "pr", "--base", "env/prod", "--head", "feature/x")
+    assert result.returncode == 1
+    assert "pull request into env/prod comes from feature/x; expected main or env/staging" in result.stderr
+
+
+def test_cli_checks_the_head_commit_of_a_promotion(tmp_path: Path):
+    root = make_repo_copy(tmp_path / "repo")
+    plain_git(root, "branch", "env/dev")
+    ok = run_aip(
+        root,
+        "guard",
+        "pr",
+        "--base",
+        "env/staging",
+        "--head",
+        "env/dev",
+        "--head-sha",
+        "env/dev",
+        "--main",
+        "main",
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "follows the promotion order" in ok.stdout and "no commit that main lacks" in ok.stdout
+    plain_git(root, "checkout", "-q", "env/dev")
+    (root / "platform.yaml").write_text((root / "platform.yaml").read_text() + "# dev only\n")
+    plain_git(root, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qam", "dev-only")
+    bad = run_aip(root, "guard", "branch", "env/dev", "--main", "main")
+    assert bad.returncode == 1
+    assert "env/dev has 1 commit(s) that main lacks" in bad.stderr and "dev-only" in bad.stderr
