@@ -60,6 +60,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     repo = Repo.discover()
     repo.model(args.model)  # unknown model: a ConfigError naming the folders there are
     ctx = Context.open(repo, args.env)
+    from pipelines.observability import logs
+
+    logs.start_progress("aip-deploy", ctx.env)
     version = resolve_version(ctx, args.model, args.version)
     result = deploy_in_env(
         ctx,

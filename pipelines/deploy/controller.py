@@ -19,7 +19,6 @@ On the embedded default the controller also drives the traffic (load.py) and say
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from pipelines.deploy.backends import BackendError, CanaryLoadFailed, TrafficBac
 from pipelines.deploy.lock import DeployLock, RegistryLease
 from pipelines.deploy.metrics import MetricsSource, MetricsUnavailable
 from pipelines.deploy.plan import Plan, plan_for
+from pipelines.observability import logs
 
 if TYPE_CHECKING:
     from pipelines.deploy.load import LoadDriver
@@ -48,7 +48,7 @@ TICK_SECONDS = 0.5
 
 
 def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    logs.progress(message)
 
 
 @dataclass

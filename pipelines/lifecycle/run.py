@@ -14,13 +14,13 @@ see `_canary_demo`.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.lifecycle import steps
 from pipelines.lifecycle.context import Context
+from pipelines.observability import logs
 from pipelines.repo.layout import Repo
 
 
@@ -65,7 +65,7 @@ class RunReport:
 
 
 def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    logs.progress(message)
 
 
 def run(
@@ -73,6 +73,7 @@ def run(
 ) -> RunReport:
     from pipelines.repo.validate import validate_repo
 
+    logs.start_progress("aip-run", env or repo.platform.default_environment)
     start = time.perf_counter()
     say("==> validate")
     validate_repo(repo, raise_on_error=True)

@@ -183,8 +183,6 @@ def _log_model(out_dir: Path, artifact_dir: Path) -> Any:
     with warnings.catch_warnings():
         # The signature is given; an input example would make MLflow load and run the model at log time.
         warnings.filterwarnings("ignore", message=".*input example was not provided", category=UserWarning)
-        # The explicit signature is the schema; predict stays unannotated (see pyfunc_model.py).
-        warnings.filterwarnings("ignore", message=".*Add type hints to the `predict`", category=UserWarning)
         return mlflow.pyfunc.log_model(
             name="model",
             python_model=str(PYFUNC_FILE),

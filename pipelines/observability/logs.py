@@ -28,6 +28,9 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 LEVEL_ENV = "AIP_LOG_LEVEL"  # DEBUG, INFO (default), WARNING, ERROR
+FORMAT_ENV = (
+    "AIP_LOG_FORMAT"  # progress of CLI jobs: "text" (default, for people) or "ecs" (for a log shipper)
+)
 ROOT_LOGGER = "pipelines"  # every engine logger lives under it
 _CONTEXT_FIELDS = {
     "request_id": "http.request.id",
@@ -169,4 +172,35 @@ def context(**fields: Any) -> Iterator[None]:
         _context.reset(token)
 
 
-__all__ = ["LEVEL_ENV", "configure", "context", "ecs_handler", "get_logger", "redact_text"]
+_progress_logger: logging.Logger | None = None
+
+
+def start_progress(service: str, env: str | None = None) -> None:
+    """Once per CLI job (`aip-run`, `aip-deploy`): with AIP_LOG_FORMAT=ecs, progress lines become ECS JSON."""
+    global _progress_logger  # noqa: PLW0603 - one progress channel per process
+    if os.environ.get(FORMAT_ENV, "text").lower() == "ecs":
+        configure(service, env)
+        _progress_logger = get_logger(service)
+    else:
+        _progress_logger = None
+
+
+def progress(message: str) -> None:
+    """A progress line: plain text on stderr, or an ECS log record after start_progress in ecs mode."""
+    if _progress_logger is None:
+        print(message, file=sys.stderr, flush=True)
+    else:
+        _progress_logger.info(message.strip())
+
+
+__all__ = [
+    "FORMAT_ENV",
+    "LEVEL_ENV",
+    "configure",
+    "context",
+    "ecs_handler",
+    "get_logger",
+    "progress",
+    "redact_text",
+    "start_progress",
+]

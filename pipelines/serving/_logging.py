@@ -1,10 +1,8 @@
-"""Structured logs: one JSON object per line on stderr. Never payloads, never tokens."""
+"""Structured logs: one ECS JSON object per line on stderr. Never payloads, never tokens."""
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import time
 from typing import Any
 
@@ -13,23 +11,15 @@ __all__ = ["configure", "event"]
 LOGGER = "aip.serving"
 
 
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "ts": round(record.created, 6),
-            "level": record.levelname.lower(),
-            "event": record.getMessage(),
-        }
-        line.update(getattr(record, "fields", {}))
-        if record.exc_info and record.levelno >= logging.ERROR:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+def configure(env: str | None = None, level: int = logging.INFO) -> None:
+    """Route the server's and uvicorn's loggers to stderr as ECS JSON lines (docs/observability.md).
 
+    The flat fields `event()` logs (request_id, model, version, label, status, latency_ms ...) map to
+    their ECS names; payloads and tokens are dropped. uvicorn's access log is off: ours is richer.
+    """
+    from pipelines.observability.logs import ecs_handler
 
-def configure(level: int = logging.INFO) -> None:
-    """Route the server's and uvicorn's loggers to stderr as JSON lines (access log off: ours is richer)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_JsonFormatter())
+    handler = ecs_handler("aip-serve", env)
     for name in (LOGGER, "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]

@@ -212,32 +212,37 @@ def _http_client(port: int, path: str, bodies: list[bytes]) -> Callable[[int], C
 
 
 # ---- modes ---------------------------------------------------------------------------------
-def _bench_inprocess(predictor: Any, inputs: list[Any], options: BenchOptions) -> ModeResult:
-    """N clients' worth of rows per forward pass, back to back: what the model alone can do."""
+def _bench_inprocess(predictor: Any, inputs: list[Any], options: BenchOptions, threads: int) -> ModeResult:
+    """Batches of N rows back to back on `threads` threads (the model's num_batch_threads, as the
+    server runs them): what the model alone can do."""
     n = options.clients
-    batches = [inputs[i : i + n] for i in range(0, len(inputs) - n + 1, n)]
+    batches: list[Any] = [inputs[i : i + n] for i in range(0, len(inputs) - n + 1, n)]
     if predictor.kind != "text":
         import pandas as pd
 
         batches = [pd.DataFrame(b) for b in batches]
-    latencies: list[float] = []
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    start_measure = time.perf_counter() + WARMUP_S
+    stop = start_measure + options.duration
 
-    def loop() -> None:
-        start_measure = time.perf_counter() + WARMUP_S
-        stop = start_measure + options.duration
-        i = 0
+    def loop(k: int) -> None:
+        i = k * 17
         while (now := time.perf_counter()) < stop:
             predictor.predict_proba(batches[i % len(batches)])
             i += 1
             if now >= start_measure:
-                latencies.extend([time.perf_counter() - now] * n)
+                latencies[k].extend([time.perf_counter() - now] * n)
 
-    # On a worker thread, as the server's batcher runs it (the main thread's OpenMP team behaves
-    # differently under CPU contention: measured 3-5x slower on a loaded 2-core machine).
-    worker = threading.Thread(target=loop, name="inprocess-forward")
-    worker.start()
-    worker.join()
-    return _result("inprocess", latencies, 0, options.duration, _rss_mb(os.getpid()), f"batches of {n} rows")
+    # Worker threads, as the server's batcher runs the model (each forward then uses one core; the
+    # main thread's OpenMP team was 3-5x slower under CPU contention on a loaded 2-core machine).
+    workers = [threading.Thread(target=loop, args=(k,), name=f"inprocess-{k}") for k in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    flat = [x for per in latencies for x in per]
+    note = f"batches of {n} rows, {threads} thread(s)"
+    return _result("inprocess", flat, 0, options.duration, _rss_mb(os.getpid()), note)
 
 
 def _serve_cmd(repo: Repo, options: BenchOptions, rest: int, grpc: int) -> list[str]:
@@ -357,7 +362,7 @@ def markdown(results: list[ModeResult], header: str) -> str:
 
 
 def run_benchmark(repo: Repo, options: BenchOptions, progress: Callable[[str], None] = print) -> int:
-    from pipelines.serving._registry import RegistryLoader
+    from pipelines.serving._registry import RegistryLoader, batch_settings
 
     unknown = [m for m in options.modes if m not in MODES]
     if unknown:
@@ -382,7 +387,8 @@ def run_benchmark(repo: Repo, options: BenchOptions, progress: Callable[[str], N
             f"{mode}: {options.clients} clients, {WARMUP_S:.0f} s warm-up + {options.duration:.0f} s ..."
         )
         if mode == "inprocess":
-            result = _bench_inprocess(predictor, inputs, options)
+            threads = batch_settings(repo, options.model, loader.env).num_batch_threads
+            result = _bench_inprocess(predictor, inputs, options, threads)
         elif mode == "rest":
             result = _bench_rest(repo, env, options, inputs, logs)
         elif mode == "grpc":
@@ -391,9 +397,10 @@ def run_benchmark(repo: Repo, options: BenchOptions, progress: Callable[[str], N
             result = _bench_mlflow(repo, env, options, version, inputs, logs)
         progress(f"  {result.rps:.1f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms")
         results.append(result)
+    batching = batch_settings(repo, options.model, loader.env)
     header = (
         f"{options.model} v{version} ({predictor.kind}), {options.clients} closed-loop clients, "
-        f"{options.duration:.0f} s per mode, {os.cpu_count()} CPUs"
+        f"{options.duration:.0f} s per mode, {os.cpu_count()} CPUs; batching {batching}"
     )
     table = markdown(results, header)
     print(table)

@@ -116,7 +116,7 @@ def run_server(repo: Repo, options: ServeOptions, progress: Callable[[str], None
 
     from pipelines.serving._rest import build_app
 
-    configure()
+    configure(options.env or repo.platform.default_environment)
     if options.max_body_bytes < 1:
         raise ServeError("--max-body-bytes must be at least 1")
     service = build_service(repo, options, progress)

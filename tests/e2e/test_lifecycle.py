@@ -130,6 +130,26 @@ def test_first_run_trains_evaluates_registers_and_aliases_both_models(first_run)
     )
 
 
+def test_registered_versions_load_as_mlflow_pyfunc_models_without_pickle(first_run):
+    import mlflow
+    import pandas as pd
+
+    root, result, _ = first_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    mlflow.set_tracking_uri(f"sqlite:///{root / '.aip' / 'mlflow.db'}")
+    mlflow.set_registry_uri(f"sqlite:///{root / '.aip' / 'mlflow.db'}")
+    topic = mlflow.pyfunc.load_model("models:/topic-classifier@local")
+    out = topic.predict(pd.DataFrame({"text": ["who won the football match", "tell me a joke"]}))
+    assert list(out.columns[:1]) == ["label"] and len(out) == 2
+    assert out.filter(like="p_").sum(axis=1).round(4).eq(1.0).all()
+    test = pd.read_csv(root / "datasets" / "breast-cancer" / "data" / "splits" / "test.csv")
+    tumor = mlflow.pyfunc.load_model("models:/tumor-classifier@local")
+    predicted = tumor.predict(test.drop(columns=["label"]).head(20))
+    assert (predicted["label"] == test["label"].head(20)).mean() >= 0.8
+    model_dir = Path(mlflow.artifacts.download_artifacts("models:/tumor-classifier@local"))
+    assert not list(model_dir.rglob("*.pkl")) and list(model_dir.rglob("*.safetensors"))
+
+
 def test_second_run_with_nothing_changed_trains_and_registers_nothing(after_first_run):
     root = after_first_run
     runs_before = training_runs(root, "tumor-classifier") + training_runs(root, "topic-classifier")

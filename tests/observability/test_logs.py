@@ -98,3 +98,29 @@ def test_flat_fields_of_other_modules_become_ecs_fields():
     assert line["http"] == {"request": {"id": "r1"}, "response": {"status_code": 503}}
     assert line["labels"] == {"model": "m", "model_version": "2", "api": "rest"}
     assert line["event"]["duration"] == 1_500_000 and line["service"]["environment"] == "prod"
+
+
+def test_cli_progress_is_plain_text_by_default_and_ecs_json_when_asked(monkeypatch, capsys):
+    import json
+    import logging
+
+    from pipelines.observability import logs
+
+    monkeypatch.delenv(logs.FORMAT_ENV, raising=False)
+    logs.start_progress("aip-run", "local")
+    logs.progress("==> validate")
+    assert capsys.readouterr().err == "==> validate\n"
+
+    monkeypatch.setenv(logs.FORMAT_ENV, "ecs")
+    logs.start_progress("aip-run", "staging")
+    try:
+        logs.progress("==> tumor-classifier: train (new fingerprint)")
+        line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+        assert line["message"] == "==> tumor-classifier: train (new fingerprint)"
+        assert line["service"] == {"name": "aip-run", "environment": "staging"}
+    finally:
+        monkeypatch.delenv(logs.FORMAT_ENV)
+        logs.start_progress("aip-run")
+        root = logging.getLogger(logs.ROOT_LOGGER)
+        for handler in [h for h in root.handlers if getattr(h, "_aip_ecs", False)]:
+            root.removeHandler(handler)

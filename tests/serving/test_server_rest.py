@@ -272,17 +272,23 @@ def test_rollout_events_are_re_exported_as_controller_metrics(server):
     assert "aip_rollout_last_verdict_timestamp_seconds{" in text
 
 
-def test_each_request_logs_one_json_line_without_payload_or_token(server, tumor_rows):
+def test_each_request_logs_one_ecs_json_line_without_payload_or_token(server, tumor_rows):
     answer = server.predict(tumor_rows[:1], headers={"X-Request-Id": "trace-123"}, admin=True)
     assert answer.headers["x-request-id"] == "trace-123"
     time.sleep(0.2)
-    lines = [line for line in server.log_lines() if line.get("request_id") == "trace-123"]
+    # ECS JSON (docs/observability.md): the request id, model, version and label under their ECS names.
+    lines = [
+        line
+        for line in server.log_lines()
+        if line.get("http", {}).get("request", {}).get("id") == "trace-123"
+    ]
     assert len(lines) == 1
     line = lines[0]
-    assert {k: line[k] for k in ("model", "version", "label", "status")} == {
-        "model": MODEL, "version": "1", "label": "stable", "status": 200,
-    }  # fmt: skip
-    assert line["latency_ms"] > 0
+    assert line["service"] == {"name": "aip-serve", "environment": "local"}
+    assert line["labels"]["model"] == MODEL
+    assert line["labels"]["model_version"] == "1" and line["labels"]["model_label"] == "stable"
+    assert line["http"]["response"]["status_code"] == 200
+    assert line["event"]["duration"] > 0
     log = server.log.read_text()
     assert ADMIN_TOKEN not in log
     assert repr(tumor_rows[0]["mean radius"]) not in log
