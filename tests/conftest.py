@@ -6,10 +6,13 @@ files into a temporary git repository and point `aip` at it with AIP_REPO.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,6 +67,27 @@ def run_aip(root: Path, *args: str, env: dict[str, str] | None = None, timeout: 
     return subprocess.run(
         [*AIP, *args], cwd=root, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+@functools.cache
+def prepared_root() -> Path:
+    """A repo copy whose datasets went through ingest → validate → split, made once per session.
+
+    A clean clone has no `datasets/*/data` (DVC outputs are git-ignored); tests that read splits take
+    them from here, never from the checkout, so they pass on a fresh machine.
+    """
+    from pipelines.data import ingest, split, validate
+    from pipelines.repo.layout import Repo
+
+    folder = Path(tempfile.mkdtemp(prefix="aip-prepared-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    repo = Repo(make_repo_copy(folder / "repo"))
+    for name in repo.dataset_names():
+        ingest(repo, name)
+        if not validate(repo, name).success:
+            raise RuntimeError(f"{name}: the committed expectation suite fails on freshly ingested data")
+        split(repo, name)
+    return repo.root
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from pipelines.monitoring.sink import Sampler, SampleSink
-from tests.conftest import REPO_ROOT, run_aip
+from tests.conftest import prepared_root, run_aip
 
 MODEL = "tumor-classifier"
 SPLITS = Path("datasets") / "breast-cancer" / "data" / "splits"
@@ -26,13 +26,13 @@ TEXT_SPLITS = Path("datasets") / "chatterbot-topics" / "data" / "splits"
 @pytest.fixture
 def repo(repo_copy: Path) -> Path:
     """A repo copy holding the breast-cancer splits (the drift reference is the train split)."""
-    shutil.copytree(REPO_ROOT / SPLITS, repo_copy / SPLITS)
+    shutil.copytree(prepared_root() / SPLITS, repo_copy / SPLITS)
     return repo_copy
 
 
 def tabular_records(shift: float, rows: int | None = None, seed: int = 0) -> list[dict]:
     """Test-split rows as sampled requests; `shift` scales the size/shape features (1.0 = unshifted)."""
-    frame = pd.read_csv(REPO_ROOT / SPLITS / "test.csv")
+    frame = pd.read_csv(prepared_root() / SPLITS / "test.csv")
     if rows is not None:
         frame = frame.sample(rows, random_state=seed)
     features = [c for c in frame.columns if c != "label"]
@@ -241,8 +241,8 @@ def test_text_drift_by_embeddings_fires_on_other_text_only(repo_copy: Path):
     from pipelines.monitoring.sink import SampleSink as Sink
     from pipelines.repo.layout import Repo
 
-    shutil.copytree(REPO_ROOT / TEXT_SPLITS, repo_copy / TEXT_SPLITS)
-    test = pd.read_csv(REPO_ROOT / TEXT_SPLITS / "test.csv").sample(120, random_state=1)
+    shutil.copytree(prepared_root() / TEXT_SPLITS, repo_copy / TEXT_SPLITS)
+    test = pd.read_csv(prepared_root() / TEXT_SPLITS / "test.csv").sample(120, random_state=1)
     rng = random.Random(0)
     logs = [
         f"ERROR {rng.randint(100, 999)} in {rng.choice(['db', 'net', 'auth'])}: "

@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 from pipelines.observability.catalogue import known_series
-from tests.conftest import AIP, REPO_ROOT, git, make_repo_copy, run_aip
+from tests.conftest import AIP, REPO_ROOT, git, make_repo_copy, prepared_root, run_aip
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -199,7 +199,7 @@ def test_canary_analysis_through_prometheus_catches_a_faulty_canary(stack: dict[
     )
     assert faults["faults"]["canary"]["error_rate"] == 0.3, faults
 
-    test = pd.read_csv(REPO_ROOT / "datasets" / "breast-cancer" / "data" / "splits" / "test.csv")
+    test = pd.read_csv(prepared_root() / "datasets" / "breast-cancer" / "data" / "splits" / "test.csv")
     rows = [{k: float(v) for k, v in r.items() if k != "label"} for r in test.to_dict("records")]
     # Warm-up: every series (each label x class x code) exists before the window starts, because
     # increase() cannot count what happened before a series' first scrape.
@@ -258,7 +258,7 @@ def test_scraped_series_are_all_in_the_catalogue(stack: dict[str, Any]):
 
 
 def test_the_server_samples_requests_into_the_drift_sink(stack: dict[str, Any], trained: Path):
-    test = pd.read_csv(REPO_ROOT / "datasets" / "breast-cancer" / "data" / "splits" / "test.csv")
+    test = pd.read_csv(prepared_root() / "datasets" / "breast-cancer" / "data" / "splits" / "test.csv")
     rows = [{k: float(v) for k, v in r.items() if k != "label"} for r in test.to_dict("records")]
     http("DELETE", f"{stack['rest']}/v1/admin/models/{MODEL}/faults", token=TOKEN)
     since = datetime.now(UTC)
