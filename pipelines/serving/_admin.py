@@ -25,6 +25,7 @@ __all__ = ["admin_routes"]
 
 _RESULTS = ("pass", "fail", "inconclusive")
 _VERDICTS = ("promoted", "rolled_back", "aborted")
+_EVENT_FIELDS = {"model", "env", "kind", "weight", "check", "result", "verdict"}
 _MAX_FAULT_LATENCY_MS = 60_000.0
 
 
@@ -129,8 +130,17 @@ def admin_routes(service: Service) -> list[Route]:
         from starlette.responses import Response
 
         data = _object(await authorised_body(request))
+        unknown = sorted(set(data) - _EVENT_FIELDS)
+        if unknown:
+            raise _bad(f"unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(_EVENT_FIELDS))}")
         model, env = _text(data, "model"), _text(data, "env")
         kind = _text(data, "kind", ("weight", "analysis", "verdict"))
+        # Every field given must be valid, whichever kind uses it (the OpenAPI schema says the same).
+        for key, allowed in (("check", None), ("result", _RESULTS), ("verdict", _VERDICTS)):
+            if key in data:
+                _text(data, key, allowed)
+        if "weight" in data:
+            _fraction(data["weight"], "weight")
         request.state.log.update(model=model, api=f"admin:rollout-event:{kind}")
         if kind == "weight":
             service.metrics.rollout_weight(model, env, _fraction(data.get("weight"), "weight"))

@@ -316,12 +316,13 @@ def _schemas() -> dict[str, Any]:
         "RolloutEvent": {
             "type": "object",
             "required": ["model", "env", "kind"],
+            "additionalProperties": False,
             "properties": {
-                "model": {"type": "string"},
-                "env": {"type": "string"},
+                "model": {"type": "string", "minLength": 1, "maxLength": 200},
+                "env": {"type": "string", "minLength": 1, "maxLength": 200},
                 "kind": {"type": "string", "enum": ["weight", "analysis", "verdict"]},
                 "weight": {"type": "number", "minimum": 0, "maximum": 1},
-                "check": {"type": "string"},
+                "check": {"type": "string", "minLength": 1, "maxLength": 200},
                 "result": {"type": "string", "enum": ["pass", "fail", "inconclusive"]},
                 "verdict": {"type": "string", "enum": ["promoted", "rolled_back", "aborted"]},
             },

@@ -1,7 +1,7 @@
 """Run the PR workflow on this machine, job by job, the way GitHub Actions would (`aip ci local-run`).
 
-A scratch clone of this repository whose `origin/main` is the base and whose `pr` branch holds the work
-tree plays the pull request. Each job's `run:` steps run in order with the workflow's environment;
+A scratch clone of this repository whose `origin/main` is the base and whose `pr` branch holds one
+change to the engine plays the pull request. Each job's `run:` steps run in order with the workflow's environment;
 `uses:` steps are skipped with a logged reason (artifacts are copied locally), and commands that need a
 GPU or a cloud are replaced by their documented local equivalents (pipelines/gitops/localrun.py,
 docs/gitops.md). One substitution exists in this test only: `make test` becomes `pytest --collect-only`,
@@ -58,7 +58,13 @@ def runner(scratch: Path, base: str, head: str, log: list[str]) -> LocalRunner:
 
 @pytest.fixture(scope="module")
 def pr_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[JobResult]], list[str]]:
-    scratch = make_scratch(REPO_ROOT, tmp_path_factory.mktemp("local-run") / "repo")
+    # The pull request is made here, not taken from the checkout's uncommitted work (a clean CI clone
+    # has none): a change to the engine's evaluation code, which `aip affected` maps to every model.
+    scratch = make_scratch(REPO_ROOT, tmp_path_factory.mktemp("local-run") / "repo", only=[])
+    report = scratch / "pipelines" / "evaluate" / "report.py"
+    text = report.read_text()
+    report.write_text(text.replace('"""The evaluation report:', '"""The evaluation report (PR comments too):', 1))
+    git(scratch, "commit", "-qam", "evaluate: say the report is the PR comment too")
     log: list[str] = []
     results = runner(scratch, "main", "pr", log).run()
     return scratch, results, log
