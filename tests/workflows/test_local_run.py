@@ -1,12 +1,12 @@
 """Run the PR workflow on this machine, job by job, the way GitHub Actions would (`aip ci local-run`).
 
 A scratch clone of this repository whose `origin/main` is the base and whose `pr` branch holds one
-change to the engine plays the pull request. Each job's `run:` steps run in order with the workflow's environment;
-`uses:` steps are skipped with a logged reason (artifacts are copied locally), and commands that need a
-GPU or a cloud are replaced by their documented local equivalents (pipelines/gitops/localrun.py,
-docs/gitops.md). One substitution exists in this test only: `make test` becomes `pytest --collect-only`,
-because the full suite contains this test and running it would recurse; the collection still proves the
-suite imports and its markers are declared (`--strict-markers`).
+change to the engine plays the pull request. Each job's `run:` steps run in order with the workflow's
+environment; `uses:` steps are skipped with a logged reason (artifacts are copied locally), and commands
+that need a GPU or a cloud are replaced by their documented local equivalents
+(pipelines/gitops/localrun.py, docs/gitops.md). One substitution exists in this test only: `make test`
+becomes `pytest --collect-only`, because the full suite contains this test and running it would recurse;
+the collection still proves the suite imports and its markers are declared (`--strict-markers`).
 
 The smoke jobs really train and evaluate both example models on a capped sample: minutes, so `slow`.
 """
@@ -63,8 +63,8 @@ def pr_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, li
     scratch = make_scratch(REPO_ROOT, tmp_path_factory.mktemp("local-run") / "repo", only=[])
     report = scratch / "pipelines" / "evaluate" / "report.py"
     text = report.read_text()
-    report.write_text(text.replace('"""The evaluation report:', '"""The evaluation report (PR comments too):', 1))
-    git(scratch, "commit", "-qam", "evaluate: say the report is the PR comment too")
+    report.write_text(text.replace("self-contained HTML", "standalone HTML", 1))
+    git(scratch, "commit", "-qam", "evaluate: reword the report module docstring")
     log: list[str] = []
     results = runner(scratch, "main", "pr", log).run()
     return scratch, results, log
