@@ -59,12 +59,15 @@ def runner(scratch: Path, base: str, head: str, log: list[str]) -> LocalRunner:
 @pytest.fixture(scope="module")
 def pr_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[JobResult]], list[str]]:
     # The pull request is made here, not taken from the checkout's uncommitted work (a clean CI clone
-    # has none): a change to the engine's evaluation code, which `aip affected` maps to every model.
+    # has none): a change to the engine's evaluation code, which `aip affected` maps to every model ...
     scratch = make_scratch(REPO_ROOT, tmp_path_factory.mktemp("local-run") / "repo", only=[])
     report = scratch / "pipelines" / "evaluate" / "report.py"
     text = report.read_text()
     report.write_text(text.replace("self-contained HTML", "standalone HTML", 1))
-    git(scratch, "commit", "-qam", "evaluate: reword the report module docstring")
+    # ... and to a workflow, so the path-filtered workflow-policy job runs too.
+    workflow = scratch / ".github" / "workflows" / "dashboards.yml"
+    workflow.write_text(workflow.read_text().replace("(re-render and fail", "(re-render, and fail", 1))
+    git(scratch, "commit", "-qam", "evaluate: reword the report module docstring; dashboards.yml comment")
     log: list[str] = []
     results = runner(scratch, "main", "pr", log).run()
     return scratch, results, log
