@@ -84,8 +84,7 @@ def prepared_root() -> Path:
     repo = Repo(make_repo_copy(folder / "repo"))
     for name in repo.dataset_names():
         ingest(repo, name)
-        if not validate(repo, name).success:
-            raise RuntimeError(f"{name}: the committed expectation suite fails on freshly ingested data")
+        validate(repo, name)  # its report stays in data/validation.json; tests/data asserts it passed
         split(repo, name)
     return repo.root
 

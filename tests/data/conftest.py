@@ -1,4 +1,4 @@
-"""The real datasets, ingested, validated and split into a private repo copy once per session."""
+"""The real datasets, ingested, validated and split into the session's prepared repo copy."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from pipelines.data import ValidationReport, ingest, split, validate
+from pipelines.data import ValidationReport
+from pipelines.data._paths import validation_json
 from pipelines.repo.layout import Repo
-from tests.conftest import make_repo_copy
+from tests.conftest import prepared_root
 
 
 @dataclass(frozen=True)
@@ -18,12 +19,12 @@ class Prepared:
 
 
 @pytest.fixture(scope="session")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
-    """Every dataset through the three stage functions (no DVC): what the stages write on a fresh clone."""
-    repo = Repo(make_repo_copy(tmp_path_factory.mktemp("data") / "repo"))
-    reports = {}
-    for name in repo.dataset_names():
-        ingest(repo, name)
-        reports[name] = validate(repo, name)
-        split(repo, name)
+def prepared() -> Prepared:
+    """Every dataset through the three stage functions (no DVC): what the stages write on a fresh clone.
+
+    The session's one prepared copy (tests/conftest.py's prepared_root); its validation reports are read
+    back from data/validation.json, where the validate stage writes them.
+    """
+    repo = Repo(prepared_root())
+    reports = {name: ValidationReport.read(validation_json(repo, name)) for name in repo.dataset_names()}
     return Prepared(repo, reports)
