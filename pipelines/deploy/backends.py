@@ -2,11 +2,13 @@
 
 - `LocalServerBackend`: the embedded default. The split lives inside `aip serve`; the controller
   drives it through the server's authenticated admin API (docs/serving.md).
-- `KubernetesBackend`: the stable and canary tracks are two Deployments behind one Gateway API
-  HTTPRoute (infra/k8s/base/model-server). Weight = a JSON patch of the route's backendRefs weights
-  (guarded by `test` ops, so a route whose refs were reordered is refused, not mis-weighted); the
-  canary version = `MODEL_VERSION` on the canary Deployment's container; promotion = the same on the
-  stable Deployment, then weights 100/0 and the canary scaled to zero.
+- `KubernetesBackend`: the stable, canary and baseline tracks are three Deployments behind one
+  Gateway API HTTPRoute (infra/k8s/base/model-server). Weights = a JSON patch of the route's
+  backendRefs weights (guarded by `test` ops, so a route whose refs were reordered is refused, not
+  mis-weighted); the canary version = `MODEL_VERSION` on the canary Deployment's container, the
+  baseline = the stable's version on the baseline Deployment, scaled like the canary; promotion =
+  the canary's version on the stable Deployment (put back if its pods do not become ready), then
+  weights 100/0/0 and canary and baseline scaled to zero.
   `Kubectl` runs the patches: `LiveKubectl` against a cluster (`kubectl -n NS patch ...`, then
   `kubectl rollout status`), `OfflineKubectl` with `kubectl patch --local` on rendered manifests.
   THE EDGE: there is no cluster here, so tests stop at OfflineKubectl: the patches are generated and
@@ -64,16 +66,20 @@ class TrafficBackend(Protocol):
         """Load `version` as the canary at weight 0; CanaryLoadFailed if it cannot serve."""
         ...
 
-    def set_weight(self, model: str, weight: float) -> None:
-        """Send `weight` (0..1) of the model's traffic to the canary."""
+    def load_baseline(self, model: str) -> None:
+        """Start a fresh instance of the stable version as the baseline at weight 0."""
+        ...
+
+    def set_weight(self, model: str, weight: float, baseline_weight: float = 0.0) -> None:
+        """Send `weight` (0..1) of the model's traffic to the canary, `baseline_weight` to the baseline."""
         ...
 
     def promote(self, model: str) -> None:
-        """The canary becomes the stable; weight back to 0."""
+        """The canary becomes the stable; canary and baseline weights back to 0, baseline removed."""
         ...
 
     def rollback(self, model: str) -> None:
-        """Weight 0 and the canary unloaded; the stable is untouched."""
+        """Weights 0, canary and baseline removed; the stable is untouched."""
         ...
 
     def record(self, event: dict[str, Any]) -> None:
@@ -128,8 +134,12 @@ class LocalServerBackend:
         except Unreachable as exc:
             raise BackendError(f"server unreachable: {exc}") from None
 
-    def set_weight(self, model: str, weight: float) -> None:
-        self._call("PUT", f"models/{model}/traffic", {"canary_weight": round(weight, 4)})
+    def load_baseline(self, model: str) -> None:
+        self._call("POST", f"models/{model}/baseline", {})
+
+    def set_weight(self, model: str, weight: float, baseline_weight: float = 0.0) -> None:
+        body = {"canary_weight": round(weight, 4), "baseline_weight": round(baseline_weight, 4)}
+        self._call("PUT", f"models/{model}/traffic", body)
 
     def promote(self, model: str) -> None:
         self._call("POST", f"models/{model}/promote", {})
@@ -228,31 +238,29 @@ class OfflineKubectl:
 
 
 def weight_patch(
-    route: dict[str, Any], stable: str, canary: str, canary_percent: int
+    route: dict[str, Any], refs: tuple[str, str, str], canary_percent: int, baseline_percent: int = 0
 ) -> list[dict[str, Any]]:
-    """JSON patch setting backendRefs[0] (stable) and [1] (canary) of the route's first rule.
+    """JSON patch setting the weights of backendRefs [0] stable, [1] canary, [2] baseline.
 
-    Every rule whose refs are exactly (stable, canary) gets the weights; the `test` ops make the
-    API server (or kubectl --local) refuse the patch if the refs moved since they were read.
+    Every rule whose refs are exactly `refs` gets the weights; the `test` ops make the API server
+    (or kubectl --local) refuse the patch if the refs moved since they were read.
     """
+    if canary_percent + baseline_percent > 100:
+        raise BackendError(f"canary {canary_percent}% + baseline {baseline_percent}% exceed 100%")
+    weights = (100 - canary_percent - baseline_percent, canary_percent, baseline_percent)
     ops: list[dict[str, Any]] = []
     rules = route.get("spec", {}).get("rules", [])
     for i, rule in enumerate(rules):
-        refs = [r.get("name") for r in rule.get("backendRefs", [])]
-        if refs != [stable, canary]:
+        if tuple(r.get("name") for r in rule.get("backendRefs", [])) != refs:
             continue
         base = f"/spec/rules/{i}/backendRefs"
-        ops += [
-            {"op": "test", "path": f"{base}/0/name", "value": stable},
-            {"op": "test", "path": f"{base}/1/name", "value": canary},
-            {"op": "replace", "path": f"{base}/0/weight", "value": 100 - canary_percent},
-            {"op": "replace", "path": f"{base}/1/weight", "value": canary_percent},
-        ]
+        ops += [{"op": "test", "path": f"{base}/{j}/name", "value": name} for j, name in enumerate(refs)]
+        ops += [{"op": "replace", "path": f"{base}/{j}/weight", "value": w} for j, w in enumerate(weights)]
     if not ops:
         name = route.get("metadata", {}).get("name")
         raise BackendError(
-            f"HTTPRoute {name}: no rule whose backendRefs are exactly [{stable}, {canary}] "
-            "(infra/k8s/base/model-server/httproute.yaml keeps stable first, canary second)"
+            f"HTTPRoute {name}: no rule whose backendRefs are exactly [{', '.join(refs)}] "
+            "(infra/k8s/base/model-server/httproute.yaml keeps stable, canary, baseline in that order)"
         )
     return ops
 
@@ -268,11 +276,15 @@ class KubernetesBackend:
         canary_service: str = "model-server-canary",
         container: str = "model-server",
         ready_timeout_s: int = 600,
+        baseline_deployment: str = "model-server-baseline",
+        baseline_service: str = "model-server-baseline",
     ) -> None:
         self.kubectl = kubectl
         self.route = route
         self.stable_deployment, self.canary_deployment = stable_deployment, canary_deployment
+        self.baseline_deployment = baseline_deployment
         self.stable_service, self.canary_service = stable_service, canary_service
+        self.refs = (stable_service, canary_service, baseline_service)
         self.container = container
         self.ready_timeout_s = ready_timeout_s
 
@@ -295,7 +307,7 @@ class KubernetesBackend:
         weight = 0.0
         for rule in route["spec"].get("rules", []):
             refs = rule.get("backendRefs", [])
-            if [r.get("name") for r in refs] == [self.stable_service, self.canary_service]:
+            if tuple(r.get("name") for r in refs) == self.refs:
                 total = sum(int(r.get("weight", 1)) for r in refs)
                 weight = int(refs[1].get("weight", 1)) / total if total else 0.0
                 break
@@ -317,33 +329,59 @@ class KubernetesBackend:
             spec["replicas"] = replicas
         self.kubectl.patch("Deployment", deployment, "strategic", {"spec": spec})
 
+    def _scale_to_zero(self, deployment: str) -> None:
+        self.kubectl.patch("Deployment", deployment, "merge", {"spec": {"replicas": 0}})
+
     def load_canary(self, model: str, version: str) -> None:
         self.set_weight(model, 0.0)
         self._pin(self.canary_deployment, str(version), replicas=1)
         try:
             self.kubectl.wait_ready(self.canary_deployment, self.ready_timeout_s)
         except BackendError as exc:
-            self.kubectl.patch("Deployment", self.canary_deployment, "merge", {"spec": {"replicas": 0}})
+            self._scale_to_zero(self.canary_deployment)
             raise CanaryLoadFailed(f"{model} v{version}: canary pods not ready: {exc}") from None
 
-    def set_weight(self, model: str, weight: float) -> None:
+    def load_baseline(self, model: str) -> None:
+        stable = self._version_of(self.stable_deployment)
+        if stable is None:
+            raise BackendError(f"{self.stable_deployment}: no stable version to start a baseline of")
+        # Same replica count as the canary, so both tracks run under the same per-pod load.
+        self._pin(self.baseline_deployment, stable, replicas=1)
+        try:
+            self.kubectl.wait_ready(self.baseline_deployment, self.ready_timeout_s)
+        except BackendError as exc:
+            self._scale_to_zero(self.baseline_deployment)
+            raise BackendError(f"{model}: baseline pods (v{stable}) not ready: {exc}") from None
+
+    def set_weight(self, model: str, weight: float, baseline_weight: float = 0.0) -> None:
         route = self.kubectl.get("HTTPRoute", self.route)
-        ops = weight_patch(route, self.stable_service, self.canary_service, round(weight * 100))
+        ops = weight_patch(route, self.refs, round(weight * 100), round(baseline_weight * 100))
         self.kubectl.patch("HTTPRoute", self.route, "json", ops)
 
     def promote(self, model: str) -> None:
         version = self._version_of(self.canary_deployment)
         if version is None:
             raise BackendError(f"{self.canary_deployment}: no canary version to promote")
+        previous = self._version_of(self.stable_deployment)
         # The canary keeps its share until the stable pods run the new version: no gap in service.
         self._pin(self.stable_deployment, version)
-        self.kubectl.wait_ready(self.stable_deployment, self.ready_timeout_s)
+        try:
+            self.kubectl.wait_ready(self.stable_deployment, self.ready_timeout_s)
+        except BackendError as exc:
+            if previous is not None:
+                self._pin(self.stable_deployment, previous)  # put production back as it was
+            raise BackendError(
+                f"{self.stable_deployment}: v{version} not ready ({exc}); stable put back to v{previous}"
+            ) from None
         self.set_weight(model, 0.0)
-        self.kubectl.patch("Deployment", self.canary_deployment, "merge", {"spec": {"replicas": 0}})
+        self._scale_to_zero(self.canary_deployment)
+        self._scale_to_zero(self.baseline_deployment)
 
     def rollback(self, model: str) -> None:
         self.set_weight(model, 0.0)
-        self.kubectl.patch("Deployment", self.canary_deployment, "merge", {"spec": {"replicas": 0}})
+        self._scale_to_zero(self.canary_deployment)
+        self._scale_to_zero(self.baseline_deployment)
+
 
     def record(self, event: dict[str, Any]) -> None:
         # TODO(fork): push rollout events to your Pushgateway or the stable server's admin API.

@@ -7,11 +7,14 @@
 What happens (pipelines/deploy/plan.py has the steps, analysis.py the checks):
 1. lock the model+environment (lock.py): a second deploy is refused, naming the holder;
 2. first version of the model in the environment (no alias yet): promoted directly, no canary;
-3. else load the version as the canary at weight 0 (a load failure is a rollback), run the steps:
-   set_weight / analysis (pass: next step; fail: roll back; inconclusive: hold and re-analyse over
-   the growing window, abort past max_inconclusive) / pause (bake);
-4. promote (the backend moves the `stable` label, then the environment alias moves in MLflow) or
-   roll back (canary weight 0 and unloaded; the alias stays);
+3. else load the version as the canary and a fresh instance of the stable version as the baseline,
+   both at weight 0 (a canary load failure is a rollback), and run the steps: set_weight (canary and
+   baseline get the same share, stable the rest) / analysis of canary vs baseline (pass: next step;
+   fail: roll back; inconclusive: hold and re-analyse over the growing window, abort past
+   max_inconclusive) / pause (bake);
+4. promote (the environment alias moves in MLflow first, then the backend moves the `stable` label;
+   if the backend refuses, the alias is put back) or roll back (canary and baseline weight 0 and
+   unloaded; the alias stays);
 5. tag the version (`aip.deploy.<env>.*`), write the JSON report and chart, export the verdict.
 
 On the embedded default the controller also drives the traffic (load.py) and says so.
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pipelines.deploy.analysis import IntervalResult, WindowData, analyse, unavailable
+from pipelines.deploy.analysis import IntervalResult, WindowData, analyse, bake, unavailable
 from pipelines.deploy.backends import BackendError, CanaryLoadFailed, TrafficBackend
 from pipelines.deploy.lock import DeployLock, RegistryLease
 from pipelines.deploy.metrics import MetricsSource, MetricsUnavailable
@@ -56,7 +59,7 @@ class Interval:
     """One analysis (or bake) interval: what was measured and what the checks said."""
 
     step: int  # 1-based index in the plan
-    kind: str  # analysis | pause
+    kind: Literal["analysis", "pause"]
     weight: int
     start: float
     end: float
@@ -78,6 +81,14 @@ class DeployResult:
     reason: str = ""
     intervals: list[Interval] = field(default_factory=list)
     weights: list[tuple[float, int]] = field(default_factory=list)  # (unix time, canary percent)
+    # The baseline: a fresh instance of the stable version given the canary's share of traffic, so
+    # the comparison is canary vs baseline under the same conditions (stable serves the rest).
+    baseline_version: str | None = None
+    # Milestones for the report and chart: (unix time, "canary_loaded" | "promoted" | "rolled_back"
+    # | "aborted" | "restored").
+    events: list[tuple[float, str]] = field(default_factory=list)
+    # The analysis thresholds the rollout ran with (model.yaml `rollout.analysis`, as a dict).
+    thresholds: dict[str, Any] = field(default_factory=dict)
     started: float = 0.0
     finished: float = 0.0
     backend: str = ""
@@ -151,13 +162,14 @@ def deploy(
     """Deploy `version` of `model` to ctx.env; see the module docstring. Never raises on a bad canary:
     a failed load, a failed check or lost metrics end in a rollback verdict.
 
-    `after_canary_loaded` runs once the canary is loaded, before it gets traffic: the place for
-    fault injection in game days and in the fault suite (server faults follow the label and are
-    cleared when a new canary loads)."""
+    `after_canary_loaded` runs once canary and baseline are loaded, before they get traffic: the
+    place for fault injection in game days and in the fault suite (server faults follow the label
+    and are cleared when a new canary or baseline loads)."""
     plan = plan_of(ctx, model)
     current = ctx.registry.alias_version(model, ctx.env)
     stable = str(current.version) if current is not None else None
     result = DeployResult(model, ctx.env, version, stable, "dry_run", started=time.time())
+    result.thresholds = plan.thresholds.model_dump()
     result.backend = backend.describe() if backend else "none"
     result.metrics = metrics.describe() if metrics else "none"
     if dry_run:
@@ -224,7 +236,8 @@ def _promote_directly(ctx: Context, result: DeployResult, backend: TrafficBacken
         )
 
 
-def _wait(seconds: float, lease: RegistryLease | None, load: LoadDriver | None) -> None:
+def _wait(seconds: float, lease: RegistryLease | None) -> None:
+    """Sleep `seconds`, then renew the lease (once per interval: the TTL covers several)."""
     deadline = time.time() + seconds
     while (left := deadline - time.time()) > 0:
         time.sleep(min(TICK_SECONDS, left))
@@ -234,24 +247,32 @@ def _wait(seconds: float, lease: RegistryLease | None, load: LoadDriver | None) 
 
 def _windows(
     metrics: MetricsSource, model: str, stable: str, canary: str, start: float, end: float
-) -> tuple[WindowData, WindowData] | str:
+) -> tuple[WindowData, WindowData, WindowData] | str:
+    """(canary, baseline, stable) over [start, end); the baseline runs the stable's version."""
     try:
         return (
             metrics.window(model, "canary", canary, start, end),
+            metrics.window(model, "baseline", stable, start, end),
             metrics.window(model, "stable", stable, start, end),
         )
     except MetricsUnavailable as exc:
         return f"metrics source down: {exc}"
 
 
+def _track(name: str, w: WindowData) -> str:
+    extra = "".join(
+        f" {n} {label}" for n, label in ((w.client_errors, "4xx"), (w.shed, "429")) if n
+    )
+    return f"{name} {w.requests} req {w.errors} err{extra} p95 {w.quantile(0.95) * 1000:.1f} ms"
+
+
 def _one_line(outcome: IntervalResult) -> str:
-    c, s = outcome.canary, outcome.stable
     bad = outcome.failed() or outcome.inconclusive()
     why = "; ".join(f"{x.check}: {x.detail}" for x in bad[:3])
-    head = (
-        f"canary {c.requests} req {c.errors} err p95 {c.quantile(0.95) * 1000:.1f} ms | "
-        f"stable {s.requests} req {s.errors} err p95 {s.quantile(0.95) * 1000:.1f} ms"
-    )
+    tracks = [_track("canary", outcome.canary)]
+    if outcome.baseline.requests:
+        tracks.append(_track("baseline", outcome.baseline))
+    head = " | ".join(tracks)
     return head + (f" -- {why}" if why else "")
 
 
@@ -286,7 +307,8 @@ def _rollout(
         backend.rollback(model)
 
     def set_weight(percent: int) -> None:
-        backend.set_weight(model, percent / 100)
+        baseline = plan.baseline_percent(percent)
+        backend.set_weight(model, percent / 100, baseline / 100)
         result.weights.append((time.time(), percent))
         backend.record({"model": model, "env": env, "kind": "weight", "weight": percent / 100})
 
@@ -295,10 +317,23 @@ def _rollout(
         backend.load_canary(model, version)
     except CanaryLoadFailed as exc:
         result.verdict, result.reason = "rolled_back", f"canary failed to load: {exc}"
+        result.events.append((time.time(), "rolled_back"))
         say(f"    ROLLED BACK: {result.reason}")
         backend.rollback(model)
         return
+    say(f"    load baseline v{stable} (a fresh instance of the stable version, compared with the canary)")
+    try:
+        backend.load_baseline(model)
+    except BackendError as exc:
+        # Not the canary's fault, but without a baseline there is nothing fair to compare with.
+        result.verdict, result.reason = "aborted", f"the baseline could not start: {exc}"
+        result.events.append((time.time(), "aborted"))
+        say(f"    ABORTED: {result.reason}")
+        backend.rollback(model)
+        return
+    result.baseline_version = stable
     result.weights.append((time.time(), 0))
+    result.events.append((time.time(), "canary_loaded"))
     if after_canary_loaded is not None:
         after_canary_loaded()
     if load is not None:
@@ -308,17 +343,16 @@ def _rollout(
     try:
         verdict, reason = _run_steps(plan, result, backend, metrics, lease, set_weight)
         if verdict == "promoted":
-            say(f"    promote v{version}: label 'stable' and alias @{env}")
-            backend.promote(model)
-            result.weights.append((time.time(), 0))
-            ctx.registry.set_alias(model, env, version)
+            verdict, reason = _promote(ctx, result, backend, reason)
         else:
             backend.rollback(model)
             result.weights.append((time.time(), 0))
+        result.events.append((time.time(), verdict))
         result.verdict, result.reason = verdict, reason
     except BaseException as exc:
         # Anything unexpected (backend error, Ctrl-C) leaves the stable serving everything.
         result.verdict, result.reason = "aborted", f"{type(exc).__name__}: {exc}"
+        result.events.append((time.time(), "aborted"))
         try:
             backend.rollback(model)
         except BackendError as cleanup:
@@ -330,6 +364,41 @@ def _rollout(
             load.stop()
             result.client_summary = load.summary(since=result.started)
     say(f"    {result.verdict.upper().replace('_', ' ')}: {result.reason}")
+
+
+def _promote(
+    ctx: Context, result: DeployResult, backend: TrafficBackend, reason: str
+) -> tuple[Verdict, str]:
+    """Alias first, then the backend: each step can be undone if the next one fails.
+
+    The registry is the likelier to fail (a remote server); if the alias cannot move, the backend
+    never promoted and the canary is rolled back. If the backend then refuses, the alias goes back,
+    so the environment never ends half promoted."""
+    model, version, env, stable = result.model, result.version, ctx.env, str(result.stable_before)
+    say(f"    promote v{version}: alias @{env}, then label 'stable'")
+    try:
+        ctx.registry.set_alias(model, env, version)
+    except Exception as exc:
+        backend.rollback(model)
+        result.weights.append((time.time(), 0))
+        return "aborted", (
+            f"every analysis passed, but the alias @{env} could not be set ({type(exc).__name__}: {exc}); "
+            f"canary rolled back, v{stable} keeps serving as stable"
+        )
+    try:
+        backend.promote(model)
+    except BackendError as exc:
+        why = f"every analysis passed, but the backend refused the promotion ({exc})"
+        try:
+            ctx.registry.set_alias(model, env, stable)
+            why += f"; alias @{env} put back to v{stable}"
+        except Exception as undo:
+            why += f"; putting alias @{env} back to v{stable} also failed: {undo}"
+        backend.rollback(model)
+        result.weights.append((time.time(), 0))
+        return "aborted", why
+    result.weights.append((time.time(), 0))
+    return "promoted", reason
 
 
 def _run_steps(
@@ -355,16 +424,18 @@ def _run_steps(
             attempt += 1
             hold = f" (hold {attempt - 1})" if attempt > 1 else ""
             say(f"{prefix} {step.describe()}{hold}")
-            _wait(step.value, lease, None)
+            _wait(step.value, lease)
             end = time.time()
             windows = _windows(metrics, model, stable, version, start, end)
             if isinstance(windows, str):
                 outcome = unavailable(windows)
             elif step.kind == "analysis":
-                outcome = analyse(windows[0], windows[1], t)
+                outcome = analyse(windows[0], windows[1], t, stable=windows[2])
             else:
-                outcome = _bake(windows[0], windows[1], t)
+                outcome = bake(windows[0], t, stable=windows[2])
             for check in outcome.checks:
+                if check.result == "skipped":
+                    continue
                 backend.record(
                     {
                         "model": model,
@@ -374,10 +445,9 @@ def _run_steps(
                         "result": check.result,
                     }
                 )
+            kind: Literal["analysis", "pause"] = "analysis" if step.kind == "analysis" else "pause"
             result.intervals.append(
-                Interval(
-                    index, step.kind, step.weight, start, end, attempt, outcome.result, outcome.as_dict()
-                )
+                Interval(index, kind, step.weight, start, end, attempt, outcome.result, outcome.as_dict())
             )
             say(f"{prefix}   {outcome.result}: {_one_line(outcome)}")
             if outcome.result == "pass":
@@ -393,30 +463,6 @@ def _run_steps(
                     f"{t.max_inconclusive}): {why}",
                 )
     return "promoted", f"every analysis passed ({sum(1 for s in plan.steps if s.kind == 'analysis')} steps)"
-
-
-def _bake(canary: WindowData, stable: WindowData, t: Any) -> IntervalResult:
-    """A bake watches the canary's absolute error rate; with too few requests to judge, it passes."""
-    from pipelines.deploy.analysis import CheckResult
-
-    if canary.requests < t.min_requests:
-        check = CheckResult(
-            "bake_error_rate",
-            "pass",
-            None,
-            t.max_error_rate,
-            f"{canary.requests} canary requests: nothing to judge",
-        )
-    else:
-        rate = canary.error_rate
-        check = CheckResult(
-            "bake_error_rate",
-            "fail" if rate > t.max_error_rate else "pass",
-            rate,
-            t.max_error_rate,
-            f"canary error rate {rate:.4f} ({canary.errors}/{canary.requests}), max {t.max_error_rate}",
-        )
-    return IntervalResult(check.result, [check], canary, stable)
 
 
 def _record_outcome(

@@ -1,5 +1,9 @@
 """Where the canary analysis reads its numbers: a `MetricsSource` answers, for one model, track
-(`stable` or `canary`) and version, what happened between two instants.
+(`canary`, `baseline` or `stable`) and version, what happened between two instants.
+
+Every answered request counts; its status sorts it: 5xx are errors, 429 load shedding, other 4xx
+client errors (a canary that answers 400 to valid input). Only successful requests carry a latency
+and a predicted class.
 
 - `LocalSamplesSource`: the embedded default. Reads the server's raw per-request records
   (`GET /v1/admin/models/{name}/samples`), so latencies are exact and tests see every request.
@@ -46,9 +50,15 @@ class MetricsSource(Protocol):
         ...
 
 
-def _is_error_code(code: str) -> bool:
-    """Server errors (5xx) count against a version; 4xx (client errors, 429 load shedding) do not."""
-    return code.startswith("5")
+def count_status(data: WindowData, code: str, count: int = 1) -> None:
+    """Add `count` answers with HTTP status `code` to the window's tallies."""
+    data.requests += count
+    if code.startswith("5"):
+        data.errors += count
+    elif code == "429":
+        data.shed += count
+    elif code.startswith("4"):
+        data.client_errors += count
 
 
 class LocalSamplesSource:
@@ -95,11 +105,8 @@ def window_from_records(
             ):
                 continue
             code = int(record["code"])
-            if code < 500 and code != 200:
-                continue  # client errors (400) and load shedding (429) say nothing about the version
-            data.requests += 1
-            if code >= 500:
-                data.errors += 1
+            count_status(data, str(code))
+            if code != 200:
                 continue  # failed requests have no prediction; their latency is not the model's
             latency = float(record["latency_seconds"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -195,12 +202,7 @@ def window_from_vectors(
     data = WindowData(latency_binned=True)
     for sample in requests:
         count = round(_value(sample))
-        code = str(sample.get("metric", {}).get("code", ""))
-        if code.startswith("4"):
-            continue
-        data.requests += count
-        if _is_error_code(code):
-            data.errors += count
+        count_status(data, str(sample.get("metric", {}).get("code", "")), count)
     buckets = sorted(
         ((float(s.get("metric", {}).get("le", "nan")), _value(s)) for s in latency), key=lambda b: b[0]
     )

@@ -1,9 +1,11 @@
 """The rollout plan: model.yaml's `environments.<env>.rollout.steps`, checked and printed.
 
 Steps run in order, in the style of Argo Rollouts: `set_weight` moves that share of traffic to the
-canary, `analysis_seconds` compares canary with stable over that interval, `pause_seconds` bakes
-(the canary keeps its traffic; a bake that sees the canary's absolute error rate past its ceiling
-rolls back). When every step passes, the canary is promoted.
+canary and, while it is at most 50%, the same share to the baseline (a fresh instance of the stable
+version; stable serves the rest); `analysis_seconds` compares canary with baseline over that
+interval, so an analysis needs 0 < weight <= 50; `pause_seconds` bakes (the canary keeps its traffic;
+a bake whose canary 5xx rate is significantly past its ceiling rolls back, one with too few requests
+holds). When every step passes, the canary is promoted.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class Step:
         if self.kind == "set_weight":
             return f"set canary weight {self.value}%"
         if self.kind == "analysis":
-            return f"analyse canary vs stable for {self.value}s at {self.weight}%"
+            return f"analyse canary vs baseline for {self.value}s at {self.weight}% each"
         return f"bake for {self.value}s at {self.weight}%"
 
 
@@ -45,6 +47,11 @@ class Plan:
     env: str
     steps: tuple[Step, ...]
     thresholds: Analysis
+
+    @staticmethod
+    def baseline_percent(canary_percent: int) -> int:
+        """The baseline's share: the canary's, while stable keeps at least as much (<= 50%)."""
+        return min(canary_percent, 100 - canary_percent)
 
     @property
     def nominal_seconds(self) -> int:
@@ -62,12 +69,12 @@ class Plan:
         lines += [f"  {i}. {s.describe()}" for i, s in enumerate(self.steps, 1)]
         lines.append(f"  {len(self.steps) + 1}. promote: alias @{self.env} and label 'stable' -> v{canary}")
         lines.append(
-            "  analysis: "
-            f"min {t.min_requests} canary requests; error rate <= {t.max_error_rate} and <= "
-            f"{t.max_error_rate_ratio}x stable; latency p95 <= {t.max_latency_ratio_p95}x, "
-            f"p99 <= {t.max_latency_ratio_p99}x; Mann-Whitney 'canary slower' alpha {t.mann_whitney_alpha}; "
-            f"prediction PSI <= {t.max_prediction_psi}; "
-            f"abort after {t.max_inconclusive} inconclusive in a row"
+            "  analysis (canary vs baseline, a fresh instance of the stable version with the same share): "
+            f"min {t.min_requests} requests each; 5xx rate <= {t.max_error_rate}; 5xx/4xx/429 rates <= "
+            f"{t.max_error_rate_ratio}x baseline; latency p95 <= {t.max_latency_ratio_p95}x, "
+            f"p99 <= {t.max_latency_ratio_p99}x, Mann-Whitney 'canary slower' (noise floor "
+            f"{t.latency_noise_floor_ms:g} ms); prediction PSI <= {t.max_prediction_psi}; "
+            f"family-wise alpha {t.alpha}; abort after {t.max_inconclusive} inconclusive in a row"
         )
         lines.append(f"  nominal duration {self.nominal_seconds}s; any failed check rolls back")
         return "\n".join(lines)
@@ -85,10 +92,10 @@ def plan_for(model: str, env: str, rollout: Rollout) -> Plan:
             weight = raw.set_weight
             steps.append(Step("set_weight", raw.set_weight, weight))
         elif raw.analysis_seconds is not None:
-            if weight in {0, 100}:
+            if not 0 < weight <= 50:
                 raise PlanError(
-                    f"{where}[{i}]: analysis at {weight}% has nothing to compare; analyse while both "
-                    "stable and canary get traffic (0 < weight < 100)"
+                    f"{where}[{i}]: analysis at {weight}% cannot give the baseline the canary's share; "
+                    "analyse at 0 < weight <= 50 (canary and baseline get the same share, stable the rest)"
                 )
             steps.append(Step("analysis", raw.analysis_seconds, weight))
         elif raw.pause_seconds is not None:

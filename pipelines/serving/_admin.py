@@ -1,4 +1,4 @@
-"""The admin API that `aip deploy` drives: canary load, traffic weight, promote, rollback, samples,
+"""The admin API that `aip deploy` drives: canary and baseline load, traffic weights, promote, rollback, samples,
 rollout events (re-exported controller metrics) and, when enabled, fault injection.
 The contract is written down in docs/serving.md."""
 
@@ -89,14 +89,32 @@ def admin_routes(service: Service) -> list[Route]:
         return json_response(result)
 
     @endpoint
+    async def baseline(request: Request) -> Response:
+        name = request.path_params["name"]
+        logged(request, f"baseline:{request.method.lower()}")
+        await authorised_body(request)
+        slot = service.manager.slot(name)
+        if request.method == "DELETE":
+            slot.remove_baseline()
+            event("baseline_deleted", model=name)
+            return json_response(slot.state())
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(None, service.manager.load_baseline, name)
+        return json_response(result)
+
+    @endpoint
     async def traffic(request: Request) -> Response:
         name = request.path_params["name"]
         logged(request, "traffic")
         data = _object(await authorised_body(request))
+        unknown = sorted(set(data) - {"canary_weight", "baseline_weight"})
+        if unknown:
+            raise _bad(f"unknown field(s) {', '.join(unknown)}; expected canary_weight, baseline_weight")
         weight = _fraction(data.get("canary_weight"), "canary_weight")
+        baseline_weight = _fraction(data.get("baseline_weight", 0), "baseline_weight")
         slot = service.manager.slot(name)
-        slot.set_weight(weight)
-        event("canary_weight", model=name, weight=weight)
+        slot.set_weight(weight, baseline_weight)
+        event("canary_weight", model=name, weight=weight, baseline_weight=baseline_weight)
         return json_response(slot.state())
 
     @endpoint
@@ -172,20 +190,23 @@ def admin_routes(service: Service) -> list[Route]:
                     slot.faults.pop(each, None)
         else:
             body = _object(data)
-            unknown = sorted(set(body) - {"label", "error_rate", "extra_latency_ms"})
+            allowed = {"label", "error_rate", "extra_latency_ms", "client_error_rate", "shed_rate"}
+            unknown = sorted(set(body) - allowed)
             if unknown:
-                raise _bad(
-                    f"unknown field(s) {', '.join(unknown)}; expected label, error_rate, extra_latency_ms"
-                )
+                raise _bad(f"unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}")
             label = _text(body, "label", LABELS)
             rate = _fraction(body.get("error_rate", 0), "error_rate")
+            client = _fraction(body.get("client_error_rate", 0), "client_error_rate")
+            shed = _fraction(body.get("shed_rate", 0), "shed_rate")
+            if rate + client + shed > 1:
+                raise _bad("error_rate + client_error_rate + shed_rate must not exceed 1")
             latency = body.get("extra_latency_ms", 0)
             if isinstance(latency, bool) or not isinstance(latency, int | float):
                 raise _bad("extra_latency_ms must be a number")
             if not 0 <= latency <= _MAX_FAULT_LATENCY_MS:
                 raise _bad(f"extra_latency_ms must be from 0 to {_MAX_FAULT_LATENCY_MS:g}")
             with slot.lock:
-                slot.faults[label] = Fault(rate, float(latency))
+                slot.faults[label] = Fault(rate, float(latency), client, shed)
         event("faults", model=name, faults={k: v.as_dict() for k, v in slot.faults.items()})
         return json_response({"faults": {k: v.as_dict() for k, v in slot.faults.items()}})
 
@@ -193,6 +214,7 @@ def admin_routes(service: Service) -> list[Route]:
     return [
         Route(base, state, methods=["GET"]),
         Route(f"{base}/canary", canary, methods=["POST", "DELETE"]),
+        Route(f"{base}/baseline", baseline, methods=["POST", "DELETE"]),
         Route(f"{base}/traffic", traffic, methods=["PUT"]),
         Route(f"{base}/promote", promote, methods=["POST"]),
         Route(f"{base}/samples", samples, methods=["GET"]),

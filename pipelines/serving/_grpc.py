@@ -140,8 +140,8 @@ class _Fronts:
         try:
             if call.extra_latency:
                 time.sleep(call.extra_latency)
-            if call.injected_error:
-                raise ServingError(Code.INTERNAL, "injected fault")
+            if (injected := call.injected_error()) is not None:
+                raise injected
             model_input = parse()
             future = call.slot.submit(call.target, model_input.payload, model_input.rows)
             proba: np.ndarray = future.result()

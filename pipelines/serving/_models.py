@@ -1,4 +1,9 @@
-"""Loaded versions and the per-model slot: stable and canary labels, traffic weight, faults, samples.
+"""Loaded versions and the per-model slot: stable, canary and baseline labels, traffic weights,
+faults, samples.
+
+The baseline is a second, fresh instance of the stable version that a canary deploy loads beside the
+canary and gives the same share of traffic, so the analysis compares two tracks under the same
+conditions (docs/deploy.md). It shares the stable's version number but not its batcher or samples.
 
 A request *leases* the version it is routed to and releases it when answered; a version that is
 replaced (promotion, rollback) is unloaded only once its last lease is released, so promotion and
@@ -27,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LABELS", "Fault", "LoadedVersion", "ModelSlot", "SampleBuffer"]
 
-LABELS = ("stable", "canary")
+LABELS = ("stable", "canary", "baseline")
 SAMPLES_PER_LABEL = 50_000  # ring buffer per model and label: minutes of traffic at a few hundred rps
 
 
@@ -86,10 +91,25 @@ class LoadedVersion:
 
 @dataclass
 class Fault:
-    """Istio-style fault injection for one label."""
+    """Istio-style fault injection for one label: 500s, 400s to valid input, 429s (load shed), delay."""
 
     error_rate: float = 0.0
     extra_latency_ms: float = 0.0
+    client_error_rate: float = 0.0
+    shed_rate: float = 0.0
+
+    def draw(self, rng: random.Random) -> Code | None:
+        """The status this request is failed with, or None to serve it."""
+        r = rng.random()
+        for code, share in (
+            (Code.INTERNAL, self.error_rate),
+            (Code.INVALID_ARGUMENT, self.client_error_rate),
+            (Code.RESOURCE_EXHAUSTED, self.shed_rate),
+        ):
+            if r < share:
+                return code
+            r -= share
+        return None
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -136,7 +156,9 @@ class ModelSlot:
         self.lock = threading.RLock()
         self.stable: LoadedVersion | None = None
         self.canary: LoadedVersion | None = None
+        self.baseline: LoadedVersion | None = None
         self.canary_weight = 0.0
+        self.baseline_weight = 0.0
         self.faults: dict[str, Fault] = {}
         self.samples = {label: SampleBuffer() for label in LABELS}
         self.status: dict[str, VersionStatus] = {}
@@ -157,7 +179,7 @@ class ModelSlot:
                     Code.INVALID_ARGUMENT,
                     f"unknown version label {label!r} for model {self.name!r}; labels are stable, canary",
                 )
-            target = self.stable if label == "stable" else self.canary
+            target = {"stable": self.stable, "canary": self.canary, "baseline": self.baseline}[label]
             if target is None:
                 raise ServingError(
                     Code.INVALID_ARGUMENT, f"version label {label!r} of model {self.name!r} is not assigned"
@@ -167,6 +189,7 @@ class ModelSlot:
             if not version.isdigit():
                 raise ServingError(Code.INVALID_ARGUMENT, f"version must be a number, got {version!r}")
             version = str(int(version))
+            # A number names the stable or canary instance, never the baseline (its twin).
             for held, name in ((self.stable, "stable"), (self.canary, "canary")):
                 if held is not None and held.version == version:
                     return held, name
@@ -180,8 +203,11 @@ class ModelSlot:
             )
         if self.stable is None:
             raise ServingError(Code.UNAVAILABLE, f"model {self.name!r} has no stable version loaded")
-        if self.canary is not None and self.canary_weight > 0 and self.rng.random() < self.canary_weight:
+        r = self.rng.random()
+        if self.canary is not None and r < self.canary_weight:
             return self.canary, "canary"
+        if self.baseline is not None and r < self.canary_weight + self.baseline_weight:
+            return self.baseline, "baseline"
         return self.stable, "stable"
 
     def submit(self, target: LoadedVersion, payload: Any, rows: int) -> Future[Any]:
@@ -220,7 +246,9 @@ class ModelSlot:
                 "model": self.name,
                 "stable": self._version_state(self.stable),
                 "canary": self._version_state(self.canary),
+                "baseline": self._version_state(self.baseline),
                 "canary_weight": self.canary_weight,
+                "baseline_weight": self.baseline_weight,
             }
 
     def _version_state(self, held: LoadedVersion | None) -> dict[str, str] | None:
@@ -229,27 +257,38 @@ class ModelSlot:
         return {"version": held.version, "state": self.status[held.version].state}
 
     def install(self, loaded: LoadedVersion, label: str) -> None:
-        """Make a freshly loaded version the stable or the canary."""
+        """Make a freshly loaded version the stable, the canary or the baseline."""
         with self.lock:
             self.status[loaded.version] = VersionStatus("AVAILABLE")
             if label == "stable":
                 old, self.stable = self.stable, loaded
-            else:
+            elif label == "canary":
                 old, self.canary = self.canary, loaded
-                self._set_weight(0.0)
+                self._set_weight(0.0, 0.0)
+            else:
+                old, self.baseline = self.baseline, loaded
+                self._set_weight(self.canary_weight, 0.0)
             self.faults.pop(label, None)
             self.metrics.loaded(self.name, loaded.version, label, True)
         if old is not None:
             self._retire(old, label)
 
-    def set_weight(self, weight: float) -> None:
+    def set_weight(self, weight: float, baseline_weight: float = 0.0) -> None:
         with self.lock:
             if self.canary is None:
                 raise ServingError(Code.CONFLICT, f"model {self.name!r} has no canary; load one first")
-            self._set_weight(weight)
+            if baseline_weight > 0 and self.baseline is None:
+                raise ServingError(Code.CONFLICT, f"model {self.name!r} has no baseline; load one first")
+            if weight + baseline_weight > 1 + 1e-9:
+                raise ServingError(
+                    Code.INVALID_ARGUMENT,
+                    f"canary_weight {weight} + baseline_weight {baseline_weight} exceed 1",
+                )
+            self._set_weight(weight, baseline_weight)
 
-    def _set_weight(self, weight: float) -> None:
+    def _set_weight(self, weight: float, baseline_weight: float = 0.0) -> None:
         self.canary_weight = weight
+        self.baseline_weight = baseline_weight
         self.metrics.canary_weight(self.name, weight)
 
     def promote(self) -> None:
@@ -257,32 +296,49 @@ class ModelSlot:
             if self.canary is None:
                 raise ServingError(Code.CONFLICT, f"model {self.name!r} has no canary to promote")
             old, self.stable, self.canary = self.stable, self.canary, None
+            baseline, self.baseline = self.baseline, None
             self._set_weight(0.0)
-            self.faults.pop("stable", None)
-            self.faults.pop("canary", None)
+            for label in LABELS:
+                self.faults.pop(label, None)
             self.metrics.loaded(self.name, self.stable.version, "canary", False)
             self.metrics.loaded(self.name, self.stable.version, "stable", True)
+        if baseline is not None:
+            self._retire(baseline, "baseline")
         if old is not None:
             self._retire(old, "stable")
 
     def rollback(self) -> None:
+        """Canary and baseline out: weight 0, both unloaded; the stable is untouched."""
         with self.lock:
             old, self.canary = self.canary, None
             self._set_weight(0.0)
             self.faults.pop("canary", None)
         if old is not None:
             self._retire(old, "canary")
+        self.remove_baseline()
+
+    def remove_baseline(self) -> None:
+        with self.lock:
+            old, self.baseline = self.baseline, None
+            self._set_weight(self.canary_weight, 0.0)
+            self.faults.pop("baseline", None)
+        if old is not None:
+            self._retire(old, "baseline")
 
     def _retire(self, old: LoadedVersion, label: str) -> None:
         """Unload `old` in the background once its requests are answered."""
         self.metrics.loaded(self.name, old.version, label, False)
         with self.lock:
-            self.status[old.version] = VersionStatus("UNLOADING")
+            # The baseline shares its version number with the stable: the version stays AVAILABLE
+            # while another instance of it is held.
+            twin = any(v is not None and v.version == old.version for v in (self.stable, self.canary))
+            if not twin:
+                self.status[old.version] = VersionStatus("UNLOADING")
 
         def unload() -> None:
             old.unload()
             with self.lock:
-                if self.status.get(old.version, VersionStatus("")).state == "UNLOADING":
+                if not twin and self.status.get(old.version, VersionStatus("")).state == "UNLOADING":
                     self.status[old.version] = VersionStatus("END")
             self.metrics.queue_depth(self.name, old.version, 0)
 
@@ -291,6 +347,6 @@ class ModelSlot:
     def close(self) -> None:
         """Drain and stop every loaded version (server shutdown)."""
         with self.lock:
-            held = [v for v in (self.stable, self.canary) if v is not None]
+            held = [v for v in (self.stable, self.canary, self.baseline) if v is not None]
         for loaded in held:
             loaded.unload(timeout=30.0)

@@ -158,6 +158,18 @@ def _admin_paths(ex: dict[str, str]) -> dict[str, Any]:
                 "responses": {"200": state, **admin_errors},
             },
         },
+        f"{base}/baseline": {
+            "post": {
+                "operationId": "adminLoadBaseline",
+                **secured,
+                "responses": {"200": state, **admin_errors, **_errors(409, 413, 422)},
+            },
+            "delete": {
+                "operationId": "adminDeleteBaseline",
+                **secured,
+                "responses": {"200": state, **admin_errors},
+            },
+        },
         f"{base}/traffic": {
             "put": {
                 "operationId": "adminTraffic",
@@ -285,12 +297,14 @@ def _schemas() -> dict[str, Any]:
         },
         "AdminState": {
             "type": "object",
-            "required": ["model", "stable", "canary", "canary_weight"],
+            "required": ["model", "stable", "canary", "baseline", "canary_weight", "baseline_weight"],
             "properties": {
                 "model": {"type": "string"},
                 "stable": version_state,
                 "canary": version_state,
+                "baseline": version_state,
                 "canary_weight": {"type": "number", "minimum": 0, "maximum": 1},
+                "baseline_weight": {"type": "number", "minimum": 0, "maximum": 1},
             },
         },
         "CanaryRequest": {
@@ -301,15 +315,21 @@ def _schemas() -> dict[str, Any]:
         "TrafficRequest": {
             "type": "object",
             "required": ["canary_weight"],
-            "properties": {"canary_weight": {"type": "number", "minimum": 0, "maximum": 1}},
+            "additionalProperties": False,
+            "properties": {
+                "canary_weight": {"type": "number", "minimum": 0, "maximum": 1},
+                "baseline_weight": {"type": "number", "minimum": 0, "maximum": 1},
+            },
         },
         "FaultRequest": {
             "type": "object",
             "required": ["label"],
             "additionalProperties": False,
             "properties": {
-                "label": {"type": "string", "enum": ["stable", "canary"]},
+                "label": {"type": "string", "enum": ["stable", "canary", "baseline"]},
                 "error_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                "client_error_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                "shed_rate": {"type": "number", "minimum": 0, "maximum": 1},
                 "extra_latency_ms": {"type": "number", "minimum": 0, "maximum": 60000},
             },
         },

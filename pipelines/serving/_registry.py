@@ -174,6 +174,31 @@ class ModelManager:
         event("canary_loaded", model=name, version=version)
         return slot.state()
 
+    def load_baseline(self, name: str) -> dict[str, Any]:
+        """Load a fresh instance of the stable version as the baseline at weight 0 (blocking).
+
+        A fresh instance, not the running stable: the canary is freshly loaded too, so both start
+        cold and get the same share of traffic (docs/deploy.md, "Baseline")."""
+        slot = self.slot(name)
+        with slot.lock:
+            if slot.stable is None:
+                raise ServingError(Code.CONFLICT, f"model {name!r} has no stable version to copy")
+            version = slot.stable.version
+            if slot.baseline is not None and slot.baseline.version == version:
+                return slot.state()
+        event("baseline_loading", model=name, version=version)
+        try:
+            loaded = self._load(slot, version)
+        except LoadError as exc:
+            event("baseline_load_failed", logging.WARNING, model=name, version=version, error=str(exc))
+            raise ServingError(Code.UNPROCESSABLE, str(exc)) from None
+        with slot.lock:
+            if slot.stable is None or slot.stable.version != version:  # promoted meanwhile
+                raise ServingError(Code.CONFLICT, f"the stable version of {name!r} changed while loading")
+            slot.install(loaded, "baseline")
+        event("baseline_loaded", model=name, version=version)
+        return slot.state()
+
     def ready(self) -> tuple[bool, list[str]]:
         """Ready when every served model's stable version is AVAILABLE; else the reasons."""
         waiting = []

@@ -30,9 +30,10 @@ class Call:
     code: int = 500
     classes: list[str] | None = field(default=None)
 
-    @property
-    def injected_error(self) -> bool:
-        return self.fault is not None and self.slot.rng.random() < self.fault.error_rate
+    def injected_error(self) -> ServingError | None:
+        """The error fault injection answers this call with (500, 400 or 429), or None."""
+        code = self.fault.draw(self.slot.rng) if self.fault is not None else None
+        return ServingError(code, "injected fault") if code is not None else None
 
     @property
     def extra_latency(self) -> float:

@@ -36,18 +36,23 @@ def record(ts, code=200, version="2", label="canary", latency=0.004, cls="benign
     }
 
 
-def test_records_are_filtered_by_label_version_and_window_and_5xx_count_as_errors():
+def test_records_are_filtered_by_label_version_and_window_and_sorted_by_status():
     records = [
         record(10.0),
         record(10.5, code=500),
-        record(11.0, code=400),  # client error: not the version's fault, not counted
-        record(11.5, code=429),  # load shedding: not counted
+        record(11.0, code=400),  # a 400 to a valid input is compared between canary and baseline
+        record(11.2, code=404),
+        record(11.5, code=429),  # load shedding likewise
         record(12.0, version="1"),  # an older canary
         record(12.5, label="stable"),
+        record(13.0, label="baseline"),
         record(20.0),  # after the window
     ]
     data = window_from_records(records, "canary", "2", 10.0, 20.0)
-    assert (data.requests, data.errors, data.latencies, data.class_counts) == (2, 1, [0.004], {"benign": 1})
+    assert (data.requests, data.errors, data.client_errors, data.shed) == (5, 1, 2, 1)
+    assert (data.latencies, data.class_counts) == ([0.004], {"benign": 1})  # only the 200 has them
+    baseline = window_from_records(records, "baseline", "2", 10.0, 20.0)
+    assert (baseline.requests, baseline.errors) == (1, 0)
 
 
 def test_a_malformed_record_makes_the_source_unavailable_not_a_pass():
@@ -95,7 +100,7 @@ def test_vectors_become_counts_errors_binned_latencies_and_classes():
     )
     classes = parse_vector(vector(({"class": "benign"}, "61.9"), ({"class": "malignant"}, "37")), "q")
     data = window_from_vectors(requests, latency, classes)
-    assert (data.requests, data.errors) == (101, 2)  # 99 + 2, the 400s left out
+    assert (data.requests, data.errors, data.client_errors) == (106, 2, 5)  # 99 + 2 + 5
     assert data.latency_binned and len(data.latencies) == 99
     assert (
         data.latencies.count(0.005) == 60

@@ -38,8 +38,10 @@ def test_every_overlay_renders_the_serving_and_mlflow_objects(rendered):
     expected = {
         ("Deployment", "model-server-stable"),
         ("Deployment", "model-server-canary"),
+        ("Deployment", "model-server-baseline"),
         ("Service", "model-server-stable"),
         ("Service", "model-server-canary"),
+        ("Service", "model-server-baseline"),
         ("HTTPRoute", "model-server"),
         ("PodDisruptionBudget", "model-server-stable"),
         ("HorizontalPodAutoscaler", "model-server-stable"),
@@ -52,7 +54,7 @@ def test_every_overlay_renders_the_serving_and_mlflow_objects(rendered):
     assert all(o["metadata"]["labels"]["environment"] == env for o in objs.values())
 
 
-@pytest.mark.parametrize("track", ["stable", "canary"])
+@pytest.mark.parametrize("track", ["stable", "canary", "baseline"])
 def test_model_server_requests_a_gpu_on_the_tainted_pool_and_is_ready_on_the_model_status_endpoint(
     rendered, track
 ):
@@ -71,13 +73,14 @@ def test_model_server_requests_a_gpu_on_the_tainted_pool_and_is_ready_on_the_mod
     assert envs["MODEL_LABEL"] == track and envs["AIP_ENV"] == env and envs["MODEL_NAME"] == MODEL
 
 
-def test_httproute_splits_traffic_between_the_stable_and_canary_services_all_on_stable(rendered):
+def test_httproute_splits_traffic_between_stable_canary_and_baseline_services_all_on_stable(rendered):
     env, objs = rendered
     route = objs[("HTTPRoute", "model-server")]
     refs = route["spec"]["rules"][0]["backendRefs"]
     assert [(r["name"], r["weight"]) for r in refs] == [
         ("model-server-stable", 100),
         ("model-server-canary", 0),
+        ("model-server-baseline", 0),
     ]
     assert route["spec"]["hostnames"] == [f"models.{env}.example-org.internal"]
     for ref in refs:
@@ -98,6 +101,17 @@ def test_disruption_budget_and_autoscaler_guard_the_stable_track(rendered):
     hpa = objs[("HorizontalPodAutoscaler", "model-server-stable")]["spec"]
     assert hpa["scaleTargetRef"]["name"] == "model-server-stable"
     assert 1 <= hpa["minReplicas"] <= hpa["maxReplicas"]
+
+
+def test_baseline_track_is_scaled_to_zero_between_deploys_and_selects_only_its_own_pods(rendered):
+    _env, objs = rendered
+    baseline = objs[("Deployment", "model-server-baseline")]
+    assert baseline["spec"]["replicas"] == 0
+    selector = objs[("Service", "model-server-baseline")]["spec"]["selector"]
+    assert selector["app.kubernetes.io/component"] == "baseline"
+    for other in ("stable", "canary"):
+        labels = objs[("Deployment", f"model-server-{other}")]["spec"]["template"]["metadata"]["labels"]
+        assert not selector.items() <= labels.items()
 
 
 def test_hostnames_match_platform_yaml():
