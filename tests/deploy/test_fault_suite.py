@@ -1,16 +1,20 @@
-"""The fault suite: real `aip serve`, real registry versions, real traffic, the real controller.
+"""The fault suite: real `aip serve`, real registry versions, real traffic, the real controller, on
+both models (the tabular tumour model and the MiniLM text model), each fault kind in repeated trials.
 
-Each broken canary is rolled back, the stable keeps serving, the alias stays, and clients see errors
-only on the canary's share: (a) 5% of canary requests fail and (b) +150 ms on the canary (the
-server's fault injection), (c) a real version whose final-layer bias makes it predict one class,
-(d) a real version whose weights are corrupt (fails to load). A healthy canary (the same model
-trained with another seed) is promoted in 10 of 10 trials. Losing the metrics source mid-analysis
-never promotes. A second deploy of the same model to the same environment is refused and nothing
-is corrupted.
+Each broken canary is rolled back in every trial, the stable keeps serving, the alias stays, and
+clients see errors only on the canary's share: 5% of canary requests fail, +150 ms on the canary,
+400s to valid input, load shedding (429s) (the server's fault injection), a real version whose final
+layer makes it predict one class, a real version whose weights are corrupt (fails to load). Healthy
+twins (the same model trained with another seed) are promoted in every trial with a realistic 1% of
+5xx injected on canary, baseline and stable alike. The canary is compared with a baseline (a fresh
+instance of the stable version with the same share), so both sides see the same conditions.
+Losing the metrics source mid-analysis never promotes; a second deploy of the same model to the same
+environment is refused and nothing is corrupted. Trial counts are printed at the end of the run.
 
-Setup (module scope, ~90 s): a repo copy whose tumour model has short local rollout steps, `aip run`
-(v1, the first version: promoted directly), the same model trained with seed 7 (v2), then v3 (one
-class) and v4 (corrupt) built from v1's artifact; one `aip serve --enable-fault-injection`.
+Setup (module scope, per model): a repo copy with short local rollout steps, `aip run` (v1, promoted
+directly), the same model trained with seed 7 (v2), then v3 (one class) and v4 (corrupt) built from
+v1's artifact; one `aip serve --enable-fault-injection`. The text model trains 1 epoch with relaxed
+gates here: the suite tests the deploy, not the model's quality.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,17 +38,24 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.conftest import AIP, git, make_repo_copy, run_aip
+from tests.deploy.trials import TRIALS
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-MODEL = "tumor-classifier"
-# Short intervals, honest statistics: >= 150 canary requests per verdict (the 8 clients send several
-# hundred requests/s here, so a 3 s interval at 25% holds ~200+; fewer holds and re-reads).
-ROLLOUT = {
-    "steps": [{"set_weight": 25}, {"analysis_seconds": 3}, {"set_weight": 50}, {"analysis_seconds": 3}],
-    "analysis": {"min_requests": 150, "max_inconclusive": 3},
+TUMOR, TEXT = "tumor-classifier", "topic-classifier"
+# Short intervals, honest statistics: >= 100 requests per track per verdict. The baseline carries a
+# realistic 1% of 5xx in the twin trials, so the ceiling sits at 2% (what a team with that stable
+# rate would set); a 5% canary is still far above it.
+ANALYSIS = {"min_requests": 100, "max_inconclusive": 3, "max_error_rate": 0.02}
+ROLLOUTS = {
+    TUMOR: [{"set_weight": 25}, {"analysis_seconds": 3}, {"set_weight": 50}, {"analysis_seconds": 3}],
+    # The text model answers fewer requests/s on 2 cores: longer intervals for the same counts.
+    TEXT: [{"set_weight": 25}, {"analysis_seconds": 6}, {"set_weight": 50}, {"analysis_seconds": 5}],
 }
 CLIENTS = 8
+FAULT_TRIALS = 5
+TWIN_TRIALS = 10
+BASELINE_ERROR_RATE = 0.01
 
 
 def edit_yaml(path: Path, change: Any) -> None:
@@ -62,6 +74,7 @@ def free_port() -> int:
 
 @dataclass
 class World:
+    model: str
     root: Path
     ctx: Any
     server: Any
@@ -70,12 +83,12 @@ class World:
     corrupt: str
 
     def alias(self) -> str:
-        return str(self.ctx.registry.alias_version(MODEL, "local").version)
+        return str(self.ctx.registry.alias_version(self.model, "local").version)
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         from pipelines.deploy._http import request_json
 
-        url = f"{self.server.endpoint}/v1/admin/models/{MODEL}{path}"
+        url = f"{self.server.endpoint}/v1/admin/models/{self.model}{path}"
         return request_json(method, url, body, token=self.server.token)
 
     def other_healthy(self) -> str:
@@ -84,7 +97,7 @@ class World:
 
 
 def _register_edited_copy(
-    ctx: Any, source_version: str, edit: Any, tag: str, *, after_logging: bool = False
+    ctx: Any, model: str, source_version: str, edit: Any, tag: str, *, after_logging: bool = False
 ) -> str:
     """Download a version's MLflow model, edit its aip artifact, log and register it as a new version.
 
@@ -101,13 +114,13 @@ def _register_edited_copy(
     work = Path(tempfile.mkdtemp(dir=ctx.repo.state_dir))
     path = Path(
         mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{MODEL}/{source_version}", dst_path=str(work)
+            artifact_uri=f"models:/{model}/{source_version}", dst_path=str(work)
         )
     )
     artifact = path / "artifacts" / steps.ARTIFACT_KEY
     if not after_logging:
         edit(artifact)
-    exp = experiment_id(ctx.client, ctx.repo, MODEL, ctx.env)
+    exp = experiment_id(ctx.client, ctx.repo, model, ctx.env)
     with mlflow.start_run(experiment_id=exp, run_name=f"fault-{tag}") as run, warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message=".*Add type hints to the `predict` method", category=UserWarning
@@ -118,7 +131,7 @@ def _register_edited_copy(
         stored = stored if stored.is_absolute() else ctx.repo.root / stored
         edit(stored / "artifacts" / steps.ARTIFACT_KEY)
     tags = {"aip.fingerprint": f"fault-{tag}-{run.info.run_id}", "aip.fault": tag}
-    version = ctx.registry.register(MODEL, info.model_uri, run.info.run_id, tags)
+    version = ctx.registry.register(model, info.model_uri, run.info.run_id, tags)
     shutil.rmtree(work, ignore_errors=True)
     return str(version.version)
 
@@ -129,11 +142,14 @@ def _one_class(artifact: Path) -> None:
 
     weights_file = artifact / "model.safetensors"
     tensors = load_file(str(weights_file))
-    last = max((k for k in tensors if k.endswith(".bias")), key=lambda k: int(k.split(".")[-2]))
+    if "head.bias" in tensors:  # the text model: encoder + linear head
+        last = "head.bias"
+    else:  # the tabular MLP: the highest-numbered layer of its Sequential
+        last = max((k for k in tensors if k.endswith(".bias")), key=lambda k: int(k.split(".")[-2]))
     labels = json.loads((artifact / "aip-model.json").read_text())["labels"]
     tensors[last.replace(".bias", ".weight")][:] = 0.0
     tensors[last][:] = -10.0
-    tensors[last][labels.index("benign")] = 10.0
+    tensors[last][labels.index("benign") if "benign" in labels else 0] = 10.0
     save_file(tensors, str(weights_file))
 
 
@@ -142,17 +158,33 @@ def _corrupt(artifact: Path) -> None:
     weights_file.write_bytes(weights_file.read_bytes()[:100] + b"\x00garbage")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory):
+def _configure(data: Any, model: str) -> None:
+    data["environments"]["local"] = {
+        **({"serving": data["environments"]["local"]["serving"]} if "serving" in data["environments"]["local"] else {}),
+        "rollout": {"steps": ROLLOUTS[model], "analysis": ANALYSIS},
+    }
+    if model == TEXT:  # one epoch, gates an untrained head would fail: the deploy is under test here
+        data["training"]["epochs"] = 1
+        data["evaluation"]["gates"] = [{"metric": "accuracy", "min": 0.4}]
+        data["evaluation"]["behavioural"]["min_pass_rate"] = {
+            "minimum_functionality": 0.0,
+            "invariance": 0.0,
+            "directional": 0.0,
+        }
+
+
+@pytest.fixture(scope="module", params=[TUMOR, TEXT])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    model = request.param
     root = make_repo_copy(tmp_path_factory.mktemp("faults") / "repo")
-    model_yaml = root / "models" / MODEL / "model.yaml"
-    edit_yaml(model_yaml, lambda d: d["environments"].update({"local": {"rollout": ROLLOUT}}))
+    model_yaml = root / "models" / model / "model.yaml"
+    edit_yaml(model_yaml, lambda d: _configure(d, model))
     git(root, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qam", "short rollout")
-    first = run_aip(root, "run", MODEL)
+    first = run_aip(root, "run", model)
     assert first.returncode == 0, first.stderr[-3000:]
 
     edit_yaml(model_yaml, lambda d: d["training"].update({"seed": 7}))  # a new fingerprint: v2
-    for step in (("train", MODEL), ("evaluate", MODEL), ("register", MODEL, "--no-alias")):
+    for step in (("train", model), ("evaluate", model), ("register", model, "--no-alias")):
         result = run_aip(root, *step)
         assert result.returncode == 0, (step, result.stderr[-3000:])
 
@@ -161,13 +193,13 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     from pipelines.repo.layout import Repo
 
     ctx = Context.open(Repo.discover(root), "local")
-    assert str(ctx.registry.alias_version(MODEL, "local").version) == "1"
-    one_class = _register_edited_copy(ctx, "1", _one_class, "one-class")
-    corrupt = _register_edited_copy(ctx, "1", _corrupt, "corrupt-weights", after_logging=True)
+    assert str(ctx.registry.alias_version(model, "local").version) == "1"
+    one_class = _register_edited_copy(ctx, model, "1", _one_class, "one-class")
+    corrupt = _register_edited_copy(ctx, model, "1", _corrupt, "corrupt-weights", after_logging=True)
     endpoint = f"http://127.0.0.1:{free_port()}"
     server = ensure_server(root, "local", endpoint, ctx.repo.state_dir, fault_injection=True)
     try:
-        yield World(root, ctx, server, ("1", "2"), one_class, corrupt)
+        yield World(model, root, ctx, server, ("1", "2"), one_class, corrupt)
     finally:
         server.stop()
 
@@ -175,15 +207,15 @@ def world(tmp_path_factory: pytest.TempPathFactory):
 def deploy(world: World, version: str, **kwargs: Any):
     from pipelines.deploy.runner import deploy_with_server
 
-    return deploy_with_server(world.ctx, MODEL, version, world.server, clients=CLIENTS, **kwargs)
+    return deploy_with_server(world.ctx, world.model, version, world.server, clients=CLIENTS, **kwargs)
 
 
 def predict_once(world: World) -> tuple[int, str, str]:
     from pipelines.deploy.load import replay_inputs
 
-    row = {"instances": [replay_inputs(world.ctx.repo, MODEL)[0]]}
+    row = {"instances": [replay_inputs(world.ctx.repo, world.model)[0]]}
     request = urllib.request.Request(
-        f"{world.server.endpoint}/v1/models/{MODEL}:predict",
+        f"{world.server.endpoint}/v1/models/{world.model}:predict",
         data=json.dumps(row).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
@@ -197,82 +229,102 @@ def assert_stable_untouched(world: World, stable: str, result: Any) -> None:
     assert world.alias() == stable  # the alias did not move
     state = world.admin("GET", "")
     assert state["stable"]["version"] == stable and state["canary"] is None and state["canary_weight"] == 0
+    assert state["baseline"] is None and state["baseline_weight"] == 0
     status, label, version = predict_once(world)  # the stable keeps serving
     assert (status, label, version) == (200, "stable", stable)
-    tags = world.ctx.client.get_model_version(MODEL, result.version).tags
+    tags = world.ctx.client.get_model_version(world.model, result.version).tags
     assert tags["aip.deploy.local.verdict"] == result.verdict
     assert Path(tags["aip.deploy.local.report"]).is_file()
 
 
-def client_errors(result: Any) -> dict[str, int]:
+def failed_answers(result: Any) -> dict[str, int]:
+    """5xx (or no answer) by the label that answered, as the clients saw them."""
     return dict(result.client_summary.get("errors_by_label", {}))
 
 
-def test_a_canary_failing_five_percent_of_requests_is_rolled_back(world: World):
-    stable, canary = world.alias(), world.other_healthy()
-
-    def inject() -> None:
-        world.admin("PUT", "/faults", {"label": "canary", "error_rate": 0.05})
-
-    result = deploy(world, canary, after_canary_loaded=inject)
-    assert result.verdict == "rolled_back" and "error_rate" in result.reason
-    assert_stable_untouched(world, stable, result)
-    errors = client_errors(result)
-    assert set(errors) <= {"canary"}  # clients saw errors only on the canary's share
-    seen = result.client_summary["by_label"]
-    assert errors.get("canary", 0) <= 0.15 * seen["canary"]
+def inject(world: World, **fault: float) -> Callable[[], None]:
+    return lambda: world.admin("PUT", "/faults", {"label": "canary", **fault})
 
 
-def test_a_canary_150_ms_slower_is_rolled_back(world: World):
-    stable, canary = world.alias(), world.other_healthy()
-    result = deploy(
-        world,
-        canary,
-        after_canary_loaded=lambda: world.admin(
-            "PUT", "/faults", {"label": "canary", "extra_latency_ms": 150}
-        ),
-    )
-    assert result.verdict == "rolled_back" and "latency" in result.reason
-    assert_stable_untouched(world, stable, result)
-    assert client_errors(result) == {}
+FaultCheck = Callable[[World, Any], None]
 
 
-def test_a_canary_that_predicts_one_class_for_everything_is_rolled_back(world: World):
-    stable = world.alias()
-    result = deploy(world, world.one_class)
-    assert result.verdict == "rolled_back" and "prediction_shift" in result.reason
-    assert_stable_untouched(world, stable, result)
-    assert client_errors(result) == {}
-    canary_classes = result.intervals[0].analysis["canary"]["class_counts"]
-    assert list(canary_classes) == ["benign"]
+def _errors_only_on_the_canary(world: World, result: Any) -> None:
+    errors = failed_answers(result)
+    assert set(errors) <= {"canary"}, errors  # clients saw errors only on the canary's share
+    assert errors.get("canary", 0) <= 0.15 * result.client_summary["by_label"]["canary"]
 
 
-def test_a_canary_that_fails_to_load_is_rolled_back_without_traffic(world: World):
-    stable = world.alias()
-    result = deploy(world, world.corrupt)
-    assert result.verdict == "rolled_back" and "failed to load" in result.reason
+def _no_errors(world: World, result: Any) -> None:
+    assert failed_answers(result) == {}
+
+
+def _only_one_class(world: World, result: Any) -> None:
+    assert failed_answers(result) == {}
+    assert len(result.intervals[0].analysis["canary"]["class_counts"]) == 1
+
+
+def _no_traffic(world: World, result: Any) -> None:
     assert result.intervals == [] and result.client_summary == {}
-    assert_stable_untouched(world, stable, result)
 
 
-def test_a_healthy_canary_is_promoted_in_ten_of_ten_trials(world: World):
+# kind: (canary version, fault to inject, the check whose name the reason must carry, extra check)
+FAULTS: dict[str, tuple[str, dict[str, float], str, FaultCheck]] = {
+    "5% errors": ("healthy", {"error_rate": 0.05}, "error_rate", _errors_only_on_the_canary),
+    "+150 ms": ("healthy", {"extra_latency_ms": 150}, "latency", _no_errors),
+    "400s on valid input": ("healthy", {"client_error_rate": 0.4}, "client_error_ratio", _no_errors),
+    "load shedding (429)": ("healthy", {"shed_rate": 0.2}, "shed_ratio", _no_errors),
+    "one class": ("one_class", {}, "prediction_shift", _only_one_class),
+    "corrupt weights": ("corrupt", {}, "failed to load", _no_traffic),
+}
+
+
+@pytest.mark.parametrize("kind", list(FAULTS))
+def test_every_fault_kind_is_rolled_back_in_every_trial(world: World, kind: str):
+    which, fault, named, extra = FAULTS[kind]
     outcomes = []
-    for _ in range(10):
-        stable, canary = world.alias(), world.other_healthy()
-        result = deploy(world, canary)
-        outcomes.append((canary, result.verdict, result.reason))
-        assert result.verdict == "promoted", outcomes
-        assert world.alias() == canary  # the alias moved
-        state = world.admin("GET", "")
-        assert state["stable"]["version"] == canary and state["canary"] is None  # the label moved
-        assert client_errors(result) == {}
-        assert all(
-            i.analysis["canary"]["requests"] >= ROLLOUT["analysis"]["min_requests"]
-            for i in result.intervals
-            if i.result == "pass"
-        )
-        assert stable != canary
-    assert [v for _, v, _ in outcomes] == ["promoted"] * 10
+    for _ in range(FAULT_TRIALS):
+        stable = world.alias()
+        canary = {"healthy": world.other_healthy(), "one_class": world.one_class, "corrupt": world.corrupt}[which]
+        result = deploy(world, canary, after_canary_loaded=inject(world, **fault) if fault else None)
+        outcomes.append(result.verdict)
+        TRIALS.record(world.model, kind, result.verdict, expected="rolled_back")
+        assert result.verdict == "rolled_back" and named in result.reason, (result.verdict, result.reason)
+        assert_stable_untouched(world, stable, result)
+        extra(world, result)
+    assert outcomes == ["rolled_back"] * FAULT_TRIALS
+
+
+def test_healthy_twins_with_a_realistic_error_rate_are_promoted_in_every_trial(world: World):
+    def background_errors() -> None:
+        for label in ("stable", "canary", "baseline"):
+            world.admin("PUT", "/faults", {"label": label, "error_rate": BASELINE_ERROR_RATE})
+
+    outcomes = []
+    try:
+        for _ in range(TWIN_TRIALS):
+            stable, canary = world.alias(), world.other_healthy()
+            result = deploy(world, canary, after_canary_loaded=background_errors)
+            outcomes.append((canary, result.verdict, result.reason))
+            TRIALS.record(world.model, "healthy twin, 1% 5xx both sides", result.verdict, expected="promoted")
+            TRIALS.intervals(world.model, [i.result for i in result.intervals])
+            assert result.verdict == "promoted", outcomes
+            assert result.baseline_version == stable
+            assert world.alias() == canary  # the alias moved
+            state = world.admin("GET", "")
+            assert state["stable"]["version"] == canary and state["canary"] is None  # the label moved
+            assert state["baseline"] is None
+            assert all(
+                min(i.analysis["canary"]["requests"], i.analysis["baseline"]["requests"]) >= ANALYSIS["min_requests"]
+                for i in result.intervals
+                if i.result == "pass"
+            )
+            # The background 5xx reached both compared tracks (the comparison saw them).
+            seen = sum(i.analysis["baseline"]["errors"] for i in result.intervals)
+            assert seen > 0 or sum(i.analysis["baseline"]["requests"] for i in result.intervals) < 300
+    finally:
+        world.admin("DELETE", "/faults")
+    assert [v for _, v, _ in outcomes] == ["promoted"] * TWIN_TRIALS
 
 
 class _FlakyProxy(BaseHTTPRequestHandler):
@@ -306,11 +358,12 @@ class _FlakyProxy(BaseHTTPRequestHandler):
 def test_losing_the_metrics_source_mid_analysis_never_promotes(world: World):
     stable, canary = world.alias(), world.other_healthy()
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), _FlakyProxy)
-    _FlakyProxy.upstream, _FlakyProxy.budget, _FlakyProxy.server_ref = world.server.endpoint, 2, proxy
+    _FlakyProxy.upstream, _FlakyProxy.budget, _FlakyProxy.server_ref = world.server.endpoint, 3, proxy
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
     try:
-        # Two reads answer (canary and stable windows of the first analysis), then the source is gone.
+        # Three reads answer (canary, baseline and stable windows of the first analysis), then the
+        # source is gone.
         result = deploy(world, canary, metrics_endpoint=f"http://127.0.0.1:{proxy.server_address[1]}")
     finally:
         proxy.shutdown()
@@ -319,7 +372,7 @@ def test_losing_the_metrics_source_mid_analysis_never_promotes(world: World):
     assert "inconclusive" in result.reason and "metrics source down" in result.reason
     assert_stable_untouched(world, stable, result)
     held = [i for i in result.intervals if i.result == "inconclusive"]
-    assert len(held) == ROLLOUT["analysis"]["max_inconclusive"] + 1
+    assert len(held) == ANALYSIS["max_inconclusive"] + 1
 
 
 def test_a_second_deploy_of_the_same_model_is_refused_and_nothing_is_corrupted(world: World):
@@ -328,7 +381,7 @@ def test_a_second_deploy_of_the_same_model_is_refused_and_nothing_is_corrupted(w
     args = [
         *AIP,
         "deploy",
-        MODEL,
+        world.model,
         "--env",
         "local",
         "--endpoint",
@@ -339,14 +392,14 @@ def test_a_second_deploy_of_the_same_model_is_refused_and_nothing_is_corrupted(w
     first = subprocess.Popen(
         [*args, "--version", canary], cwd=world.root, env=env, stderr=subprocess.PIPE, text=True
     )
-    lock = world.root / ".aip" / "locks" / f"deploy-local-{MODEL}.lock"
+    lock = world.root / ".aip" / "locks" / f"deploy-local-{world.model}.lock"
     deadline = time.time() + 60
     while time.time() < deadline and not (lock.exists() and lock.read_text().strip()):
         time.sleep(0.1)
     second = run_aip(
         world.root,
         "deploy",
-        MODEL,
+        world.model,
         "--env",
         "local",
         "--endpoint",
@@ -355,7 +408,7 @@ def test_a_second_deploy_of_the_same_model_is_refused_and_nothing_is_corrupted(w
         stable,
         env={"AIP_ADMIN_TOKEN": world.server.token},
     )
-    _, first_err = first.communicate(timeout=120)
+    _, first_err = first.communicate(timeout=180)
     assert second.returncode == 1
     assert "already running" in second.stderr and f"pid {first.pid}" in second.stderr, second.stderr
     assert f"v{canary}" in second.stderr
@@ -364,19 +417,20 @@ def test_a_second_deploy_of_the_same_model_is_refused_and_nothing_is_corrupted(w
     assert world.alias() == canary
     state = world.admin("GET", "")
     assert state["stable"]["version"] == canary and state["canary"] is None
-    assert world.ctx.client.get_model_version(MODEL, canary).tags["aip.deploy.local.verdict"] == "promoted"
-    assert "aip.deploy.local.verdict" not in world.ctx.client.get_model_version(MODEL, stable).tags or (
-        world.ctx.client.get_model_version(MODEL, stable).tags["aip.deploy.local.verdict"] != "aborted"
-    )
+    tags = world.ctx.client.get_model_version(world.model, canary).tags
+    assert tags["aip.deploy.local.verdict"] == "promoted"
+    stable_tags = world.ctx.client.get_model_version(world.model, stable).tags
+    assert stable_tags.get("aip.deploy.local.verdict") != "aborted"
     assert not lock.read_text().strip()  # released
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(world: World):
     stable = world.alias()
     result = run_aip(
-        world.root, "deploy", MODEL, "--env", "local", "--dry-run", "--version", world.other_healthy()
+        world.root, "deploy", world.model, "--env", "local", "--dry-run", "--version", world.other_healthy()
     )
     assert result.returncode == 0, result.stderr
     assert "rollout plan" in result.stderr and "set canary weight 25%" in result.stderr
+    assert "baseline" in result.stderr
     assert "replaying" in result.stderr and "test split" in result.stderr
     assert world.alias() == stable
