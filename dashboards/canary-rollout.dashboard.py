@@ -1,8 +1,9 @@
-"""Canary rollout: canary against stable side by side, the traffic weight, analysis checks and verdicts."""
+"""Canary rollout: canary, its baseline (a fresh instance of the stable version with the same share) and
+stable side by side, the traffic weight, analysis checks and verdicts."""
 
 from house_style import SERVING_ERROR_CODES, Query, Row, dashboard, stat, table, timeseries, variable
 
-SEL = 'model=~"$model", label=~"stable|canary"'
+SEL = 'model=~"$model", label=~"stable|canary|baseline"'
 RATE = "$__rate_interval"
 
 
@@ -17,7 +18,7 @@ def quantile(q: float) -> Query:
 dashboard = dashboard(
     uid="aip-canary-rollout",
     title="AI platform / Canary rollout",
-    description="aip deploy: canary against stable side by side (traffic, errors, latency, predictions), "
+    description="aip deploy: canary against its baseline and stable side by side (traffic, errors, latency, predictions), "
     "the canary weight, the analysis checks and the verdicts.",
     tags=["serving", "deploy"],
     time_from="now-3h",
@@ -50,7 +51,7 @@ dashboard = dashboard(
                 ),
                 table(
                     "Loaded versions",
-                    "Which version is stable and which is the canary right now.",
+                    "Which version is stable, which is the canary and which the baseline right now.",
                     [
                         Query(
                             'max by (model, version, label) (aip_serving_loaded_versions{model=~"$model"}) == 1'

@@ -19,7 +19,7 @@ dashboard = dashboard(
     uid="aip-model-serving",
     title="AI platform / Model serving",
     description="aip serve: requests/s, error rate, p50/p95/p99 latency, batch size and queue per model, "
-    "version and label (stable, canary).",
+    "version and label (stable, canary, baseline).",
     tags=["serving"],
     variables=[
         variable("model", "label_values(aip_serving_requests_total, model)", "Model"),
@@ -140,7 +140,7 @@ dashboard = dashboard(
             [
                 table(
                     "Loaded versions",
-                    "Every loaded model version and its label (stable, canary), as the server reports it.",
+                    "Every loaded model version and its label (stable, canary, baseline), as the server reports it.",
                     [
                         Query(
                             'max by (model, version, label) (aip_serving_loaded_versions{model=~"$model"}) == 1'

@@ -81,7 +81,7 @@ CATALOGUE: tuple[Metric, ...] = (
     Metric(
         "aip_serving_loaded_versions",
         "gauge",
-        "1 for each loaded model version and its label (stable, canary).",
+        "1 for each loaded model version and its label (stable, canary, baseline).",
         ("model", "version", "label"),
         "server",
     ),

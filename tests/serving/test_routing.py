@@ -140,3 +140,67 @@ def test_concurrent_requests_during_promotion_all_get_answers(slot):
         t.join(30)
     assert errors == []
     assert len(answered) == 200
+
+
+@pytest.fixture
+def with_baseline(slot, predictor):
+    slot.install(LoadedVersion("m", "1", predictor, slot.settings, slot.metrics), "baseline")
+    return slot
+
+
+def test_canary_and_baseline_each_get_their_weight_and_stable_the_rest(with_baseline):
+    with_baseline.set_weight(0.25, 0.25)
+    labels = routed(with_baseline, 4000)
+    for label, share in (("canary", 0.25), ("baseline", 0.25), ("stable", 0.5)):
+        assert abs(labels.count(label) / 4000 - share) < 0.04, (label, labels.count(label))
+    # The baseline is a separate instance of the stable's version: same number, its own batcher.
+    assert with_baseline.baseline.version == with_baseline.stable.version == "1"
+    assert with_baseline.baseline is not with_baseline.stable
+
+
+def test_a_version_number_reaches_the_stable_instance_never_its_baseline_twin(with_baseline):
+    with_baseline.set_weight(0.0, 0.5)
+    assert peek(with_baseline, "1", None) == ("1", "stable")
+    assert peek(with_baseline, None, "baseline") == ("1", "baseline")
+
+
+def test_weights_summing_past_one_or_a_baseline_weight_without_baseline_are_refused(slot, predictor):
+    with pytest.raises(ServingError) as conflict:
+        slot.set_weight(0.2, 0.2)
+    assert conflict.value.code is Code.CONFLICT and "no baseline" in conflict.value.message
+    slot.install(LoadedVersion("m", "1", predictor, slot.settings, slot.metrics), "baseline")
+    with pytest.raises(ServingError) as too_much:
+        slot.set_weight(0.6, 0.5)
+    assert too_much.value.code is Code.INVALID_ARGUMENT
+
+
+def test_removing_the_baseline_keeps_the_stable_version_available(with_baseline):
+    with_baseline.set_weight(0.1, 0.1)
+    with_baseline.rollback()
+    deadline = time.time() + 10
+    while time.time() < deadline and with_baseline.status["2"].state != "END":
+        time.sleep(0.05)
+    assert with_baseline.baseline is None and with_baseline.canary is None
+    assert (with_baseline.canary_weight, with_baseline.baseline_weight) == (0.0, 0.0)
+    assert with_baseline.status["1"].state == "AVAILABLE"  # the stable twin is untouched
+    assert set(routed(with_baseline, 200)) == {"stable"}
+
+
+def test_promotion_retires_the_baseline_with_the_old_stable(with_baseline):
+    with_baseline.set_weight(0.5, 0.5)
+    with_baseline.promote()
+    assert with_baseline.stable.version == "2" and with_baseline.baseline is None
+    assert with_baseline.baseline_weight == 0.0
+    assert set(routed(with_baseline, 200)) == {"stable"}
+
+
+def test_injected_faults_answer_500_400_and_429_in_their_shares():
+    from collections import Counter
+
+    from pipelines.serving._models import Fault
+
+    fault = Fault(error_rate=0.1, client_error_rate=0.2, shed_rate=0.3)
+    rng = random.Random(3)
+    seen = Counter(fault.draw(rng) for _ in range(20_000))
+    for code, share in ((Code.INTERNAL, 0.1), (Code.INVALID_ARGUMENT, 0.2), (Code.RESOURCE_EXHAUSTED, 0.3), (None, 0.4)):
+        assert abs(seen[code] / 20_000 - share) < 0.015, (code, seen[code])
