@@ -288,7 +288,7 @@ def _rollout(
 ) -> None:
     model, version, stable = result.model, result.version, str(result.stable_before)
     env = ctx.env
-    say(f"==> {model}: canary v{version} against stable v{stable} @{env}")
+    say(f"==> {model}: canary v{version} against a baseline of stable v{stable} @{env}")
     say(f"    traffic backend: {result.backend}")
     say(f"    metrics: {result.metrics}")
     status = backend.status(model)

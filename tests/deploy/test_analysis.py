@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -21,37 +22,23 @@ from pipelines.deploy.analysis import (
     psi,
     unavailable,
 )
+from pipelines.deploy import simulation
+from pipelines.deploy.simulation import LONG_TAIL_17
 
 T = Analysis()  # the defaults of model.yaml's rollout.analysis
-TOPICS = [f"topic-{i}" for i in range(17)]
-# A long-tailed class mix like the text model's 19 topics: a few common, many rare.
-TOPIC_SHARES = np.array([0.2, 0.15, 0.1, 0.08, 0.07, 0.06, 0.05, 0.05, 0.04] + [0.025] * 8)
-TOPIC_SHARES = TOPIC_SHARES / TOPIC_SHARES.sum()
+TOPIC_SHARES = LONG_TAIL_17  # 17 classes, a few common and many rare, like the text model's topics
 
 
 def window(
     rng: np.random.Generator,
     n: int,
     *,
-    error_rate: float = 0.0,
-    client_error_rate: float = 0.0,
-    shed_rate: float = 0.0,
-    latency_ms: float = 4.0,
-    extra_ms: float = 0.0,
     p_malignant: float = 0.37,
-    shares: np.ndarray | None = None,
+    shares: Sequence[float] | None = None,
+    **track: float,
 ) -> WindowData:
-    kinds = rng.multinomial(n, [error_rate, client_error_rate, shed_rate, 1 - error_rate - client_error_rate - shed_rate])
-    errors, client, shed, ok = (int(k) for k in kinds)
-    latencies = (rng.gamma(4.0, latency_ms / 4.0, size=ok) + extra_ms) / 1000
-    if shares is None:
-        malignant = int(rng.binomial(ok, p_malignant))
-        counts = {"malignant": malignant, "benign": ok - malignant}
-    else:
-        counts = dict(zip(TOPICS, (int(c) for c in rng.multinomial(ok, shares)), strict=True))
-    data = WindowData(n, errors, latencies.tolist(), {k: v for k, v in counts.items() if v})
-    data.client_errors, data.shed = client, shed
-    return data
+    classes = shares if shares is not None else (1 - p_malignant, p_malignant)
+    return simulation.window(rng, n, simulation.TrackModel(class_shares=tuple(classes), **track))
 
 
 def by_name(result):
@@ -164,7 +151,7 @@ def test_a_model_that_predicts_one_class_fails_the_prediction_shift_check():
 
 def test_a_text_model_collapsing_onto_one_topic_fails_despite_rare_class_merging():
     rng = np.random.default_rng(10)
-    collapsed = np.zeros(len(TOPICS))
+    collapsed = [0.0] * len(TOPIC_SHARES)
     collapsed[3] = 1.0
     checks = by_name(analyse(window(rng, 150, shares=collapsed), window(rng, 150, shares=TOPIC_SHARES), T))
     assert checks["prediction_shift"].result == "fail", checks["prediction_shift"]

@@ -24,6 +24,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -173,6 +174,24 @@ def _configure(data: Any, model: str) -> None:
         }
 
 
+BUSY_ENV = "AIP_TRIALS_BUSY"
+
+
+@pytest.fixture(scope="module")
+def busy_machine(world: World):
+    """With AIP_TRIALS_BUSY=N, N processes keep the CPU busy during the trials (production machines
+    are rarely quiet; `make canary-trials` sets it). Unset: nothing is started."""
+    count = int(os.environ.get(BUSY_ENV, "0") or 0)
+    burner = "import numpy as np\na = np.random.rand(400, 400)\nwhile True: a = (a @ a) / 400.0"
+    procs = [subprocess.Popen([sys.executable, "-c", burner]) for _ in range(count)]
+    try:
+        yield count
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.fixture(scope="module", params=[TUMOR, TEXT])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     model = request.param
@@ -280,7 +299,7 @@ FAULTS: dict[str, tuple[str, dict[str, float], str, FaultCheck]] = {
 
 
 @pytest.mark.parametrize("kind", list(FAULTS))
-def test_every_fault_kind_is_rolled_back_in_every_trial(world: World, kind: str):
+def test_every_fault_kind_is_rolled_back_in_every_trial(world: World, busy_machine: int, kind: str):
     which, fault, named, extra = FAULTS[kind]
     outcomes = []
     for _ in range(FAULT_TRIALS):
@@ -295,7 +314,7 @@ def test_every_fault_kind_is_rolled_back_in_every_trial(world: World, kind: str)
     assert outcomes == ["rolled_back"] * FAULT_TRIALS
 
 
-def test_healthy_twins_with_a_realistic_error_rate_are_promoted_in_every_trial(world: World):
+def test_healthy_twins_with_a_realistic_error_rate_are_promoted_in_every_trial(world: World, busy_machine: int):
     def background_errors() -> None:
         for label in ("stable", "canary", "baseline"):
             world.admin("PUT", "/faults", {"label": label, "error_rate": BASELINE_ERROR_RATE})
@@ -325,6 +344,40 @@ def test_healthy_twins_with_a_realistic_error_rate_are_promoted_in_every_trial(w
     finally:
         world.admin("DELETE", "/faults")
     assert [v for _, v, _ in outcomes] == ["promoted"] * TWIN_TRIALS
+
+
+def test_a_promotion_the_backend_refuses_puts_the_alias_back(world: World, monkeypatch: pytest.MonkeyPatch):
+    from pipelines.deploy.backends import BackendError, LocalServerBackend
+
+    def refuse(self: LocalServerBackend, model: str) -> None:  # a cluster that refuses the patch
+        raise BackendError("admission webhook denied the request")
+
+    stable, canary = world.alias(), world.other_healthy()
+    monkeypatch.setattr(LocalServerBackend, "promote", refuse)
+    result = deploy(world, canary)
+    assert result.verdict == "aborted", (result.verdict, result.reason)
+    assert "refused the promotion" in result.reason and f"put back to v{stable}" in result.reason
+    assert_stable_untouched(world, stable, result)
+
+
+def test_an_alias_that_cannot_be_set_never_promotes_the_backend(world: World, monkeypatch: pytest.MonkeyPatch):
+    from mlflow.exceptions import MlflowException
+
+    stable, canary = world.alias(), world.other_healthy()
+    registry = world.ctx.registry
+    real = registry.set_alias
+
+    def registry_down(model: str, env: str, version: str) -> None:
+        if version == canary:
+            raise MlflowException("API request failed: registry unreachable")
+        real(model, env, version)
+
+    monkeypatch.setattr(registry, "set_alias", registry_down)
+    result = deploy(world, canary)
+    assert result.verdict == "aborted", (result.verdict, result.reason)
+    assert "could not be set" in result.reason and f"v{stable} keeps serving" in result.reason
+    monkeypatch.undo()
+    assert_stable_untouched(world, stable, result)
 
 
 class _FlakyProxy(BaseHTTPRequestHandler):

@@ -1,0 +1,73 @@
+"""Print how often the canary analysis passes healthy twins and catches faults, over simulated intervals.
+
+    .venv/bin/python scripts/canary_simulation.py [--intervals 400] [--requests 150]
+
+Each case draws canary and baseline windows of N requests from known distributions
+(pipelines/deploy/simulation.py) and runs the project's own `analyse()` with model.yaml's default
+thresholds (max_error_rate 0.02 where the stable runs at 1% 5xx). Healthy rows should pass >= 99% of
+intervals; fault rows should fail (a hold is followed by a larger window in a real rollout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from pipelines.config.model import Analysis  # noqa: E402
+from pipelines.deploy.analysis import analyse  # noqa: E402
+from pipelines.deploy.simulation import LONG_TAIL_17, TrackModel, window  # noqa: E402
+
+HEALTHY = TrackModel()
+NOISY = TrackModel(error_rate=0.01)
+TOPICS = TrackModel(class_shares=LONG_TAIL_17)
+NOISY_TOPICS = TrackModel(error_rate=0.01, client_error_rate=0.01, class_shares=LONG_TAIL_17)
+CASES = [
+    # (name, canary, baseline, thresholds, expected)
+    ("healthy twin, tabular", HEALTHY, HEALTHY, Analysis(), "pass"),
+    ("healthy twin, tabular, 1% 5xx", NOISY, NOISY, Analysis(max_error_rate=0.02), "pass"),
+    ("healthy twin, 17 classes", TOPICS, TOPICS, Analysis(), "pass"),
+    ("healthy twin, 17 classes, 1% 5xx + 1% 4xx", NOISY_TOPICS, NOISY_TOPICS, Analysis(max_error_rate=0.02), "pass"),
+    ("5% 5xx vs 1%", TrackModel(error_rate=0.05), NOISY, Analysis(max_error_rate=0.02), "fail"),
+    ("+150 ms", TrackModel(extra_ms=150), HEALTHY, Analysis(), "fail"),
+    ("+2x latency (4 -> 8 ms)", TrackModel(latency_ms=8), HEALTHY, Analysis(), "fail"),
+    ("40% 400s", TrackModel(client_error_rate=0.4), HEALTHY, Analysis(), "fail"),
+    ("20% 429s", TrackModel(shed_rate=0.2), HEALTHY, Analysis(), "fail"),
+    ("one class", TrackModel(class_shares=(1.0, 0.0)), HEALTHY, Analysis(), "fail"),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--intervals", type=int, default=400, help="simulated intervals per case")
+    parser.add_argument("--requests", type=int, default=150, help="requests per track per interval")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    print(f"{args.intervals} intervals per case, {args.requests} requests per track, seed {args.seed}")
+    print(f"{'case':45} {'pass':>6} {'held':>6} {'fail':>6}  expected")
+    ok = True
+    started = time.perf_counter()
+    for name, canary, baseline, thresholds, expected in CASES:
+        rng = np.random.default_rng(args.seed)
+        seen = Counter(
+            analyse(window(rng, args.requests, canary), window(rng, args.requests, baseline), thresholds).result
+            for _ in range(args.intervals)
+        )
+        share = seen[expected] / args.intervals
+        print(
+            f"{name:45} {seen['pass']:6d} {seen['inconclusive']:6d} {seen['fail']:6d}  "
+            f"{expected} {share:.1%}"
+        )
+        ok &= share >= 0.99 if expected == "pass" else seen["pass"] == 0
+    print(f"({time.perf_counter() - started:.1f} s)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
