@@ -18,7 +18,8 @@ the number of checks.
     checks (model.yaml `rollout.analysis`)
     min_requests        canary and baseline each >= min_requests, else inconclusive (no verdict)
     error_rate          canary 5xx rate vs max_error_rate: one-sided exact binomial test; fails when
-                        significantly above, inconclusive when above but not yet significant
+                        significantly above, holds when suggestive (the rate checks judge the window
+                        since the first analysis step: evidence accumulates across steps)
     error_rate_ratio    canary 5xx rate vs baseline's: fails when > max_error_rate_ratio x and the
     client_error_ratio  one-sided Fisher exact test is significant; the same for 4xx answers (a
     shed_ratio          canary that answers 400 to valid input) and 429s (a canary that sheds load)
@@ -183,9 +184,18 @@ def unavailable(reason: str) -> IntervalResult:
 
 
 def analyse(
-    canary: WindowData, baseline: WindowData, thresholds: Thresholds, stable: WindowData | None = None
+    canary: WindowData,
+    baseline: WindowData,
+    thresholds: Thresholds,
+    stable: WindowData | None = None,
+    since_first: tuple[WindowData, WindowData] | None = None,
 ) -> IntervalResult:
-    """Run every check on one interval's windows; see the module docstring."""
+    """Run every check on one interval's windows; see the module docstring.
+
+    `since_first`: canary and baseline since the first analysis step began. Error, 4xx and 429 rates
+    do not depend on the traffic share and both tracks had equal shares throughout, so the rate
+    checks judge that growing window: evidence accumulates across steps. Latency and predictions
+    are judged on this interval alone."""
     t = thresholds
     short = [
         f"{name} {w.requests}" for name, w in (("canary", canary), ("baseline", baseline)) if w.requests < t.min_requests
@@ -206,14 +216,11 @@ def analyse(
         return IntervalResult("inconclusive", checks, canary, baseline, stable)
     alpha = t.alpha / TESTS_PER_INTERVAL
     floor = t.latency_noise_floor_ms / 1000
-    checks.append(error_rate_check("error_rate", canary, t.max_error_rate, alpha))
-    checks.append(_rate_ratio("error_rate_ratio", "5xx", canary.errors, baseline.errors, canary, baseline, t, alpha))
-    checks.append(
-        _rate_ratio(
-            "client_error_ratio", "4xx", canary.client_errors, baseline.client_errors, canary, baseline, t, alpha
-        )
-    )
-    checks.append(_rate_ratio("shed_ratio", "429", canary.shed, baseline.shed, canary, baseline, t, alpha))
+    rc, rb = since_first if since_first is not None else (canary, baseline)
+    checks.append(error_rate_check("error_rate", rc, t.max_error_rate, alpha))
+    checks.append(_rate_ratio("error_rate_ratio", "5xx", rc.errors, rb.errors, rc, rb, t, alpha))
+    checks.append(_rate_ratio("client_error_ratio", "4xx", rc.client_errors, rb.client_errors, rc, rb, t, alpha))
+    checks.append(_rate_ratio("shed_ratio", "429", rc.shed, rb.shed, rc, rb, t, alpha))
     checks.append(_latency_ratio(canary, baseline, 0.95, t.max_latency_ratio_p95, alpha, floor))
     checks.append(_latency_ratio(canary, baseline, 0.99, t.max_latency_ratio_p99, alpha, floor))
     checks.append(_mann_whitney(canary, baseline, alpha, floor))

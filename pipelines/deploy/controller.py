@@ -259,6 +259,16 @@ def _windows(
         return f"metrics source down: {exc}"
 
 
+def _since_first(
+    metrics: MetricsSource, model: str, stable: str, canary: str, first: float | None, start: float, end: float
+) -> tuple[WindowData, WindowData] | None | str:
+    """Canary and baseline since the first analysis step (None when that is this step)."""
+    if first is None or first >= start:
+        return None
+    windows = _windows(metrics, model, stable, canary, first, end)
+    return windows if isinstance(windows, str) else (windows[0], windows[1])
+
+
 def _track(name: str, w: WindowData) -> str:
     extra = "".join(
         f" {n} {label}" for n, label in ((w.client_errors, "4xx"), (w.shed, "429")) if n
@@ -412,6 +422,7 @@ def _run_steps(
     model, version, stable, env = result.model, result.version, str(result.stable_before), result.env
     t = plan.thresholds
     n = len(plan.steps)
+    first_analysis: float | None = None  # rate checks accumulate evidence from here on
     for index, step in enumerate(plan.steps, 1):
         prefix = f"    [{index}/{n}]"
         if step.kind == "set_weight":
@@ -419,6 +430,8 @@ def _run_steps(
             set_weight(step.value)
             continue
         start = time.time()
+        if step.kind == "analysis" and first_analysis is None:
+            first_analysis = start
         attempt = 0
         while True:
             attempt += 1
@@ -430,7 +443,11 @@ def _run_steps(
             if isinstance(windows, str):
                 outcome = unavailable(windows)
             elif step.kind == "analysis":
-                outcome = analyse(windows[0], windows[1], t, stable=windows[2])
+                since = _since_first(metrics, model, stable, version, first_analysis, start, end)
+                if isinstance(since, str):
+                    outcome = unavailable(since)
+                else:
+                    outcome = analyse(windows[0], windows[1], t, stable=windows[2], since_first=since)
             else:
                 outcome = bake(windows[0], t, stable=windows[2])
             for check in outcome.checks:

@@ -15,7 +15,9 @@ from pipelines.deploy.analysis import WindowData
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["LONG_TAIL_17", "TrackModel", "window"]
+    from pipelines.config.model import Analysis
+
+__all__ = ["LONG_TAIL_17", "TrackModel", "merge", "rollout", "window"]
 
 # A long-tailed class mix like the text model's topics: a few common classes, many rare ones.
 _TAIL = np.array([0.2, 0.15, 0.1, 0.08, 0.07, 0.06, 0.05, 0.05, 0.04] + [0.025] * 8)
@@ -47,3 +49,43 @@ def window(rng: np.random.Generator, n: int, track: TrackModel = TrackModel()) -
     data = WindowData(n, errors, latencies.tolist(), classes)
     data.client_errors, data.shed = client, shed
     return data
+
+
+def merge(a: WindowData, b: WindowData) -> WindowData:
+    """Two windows of the same track as one (a step's window growing while it holds)."""
+    classes = dict(a.class_counts)
+    for name, count in b.class_counts.items():
+        classes[name] = classes.get(name, 0) + count
+    data = WindowData(a.requests + b.requests, a.errors + b.errors, a.latencies + b.latencies, classes)
+    data.client_errors, data.shed = a.client_errors + b.client_errors, a.shed + b.shed
+    return data
+
+
+def rollout(
+    rng: np.random.Generator,
+    canary: TrackModel,
+    baseline: TrackModel,
+    thresholds: Analysis,
+    step_requests: Sequence[int] = (150, 750),
+) -> str:
+    """The verdict of a rollout whose analysis steps see `step_requests` per track per interval (the
+    local plan's 10% then 50% at ~150 requests/s), holding as the controller does: a held step adds
+    another interval to its window, past `max_inconclusive` holds the rollout aborts."""
+    from pipelines.deploy.analysis import analyse
+
+    total_c = total_b = WindowData()
+    for index, n in enumerate(step_requests):
+        step_c = step_b = WindowData()
+        for _ in range(thresholds.max_inconclusive + 1):
+            c, b = window(rng, n, canary), window(rng, n, baseline)
+            step_c, step_b = merge(step_c, c), merge(step_b, b)
+            total_c, total_b = merge(total_c, c), merge(total_b, b)
+            since = (total_c, total_b) if index else None
+            result = analyse(step_c, step_b, thresholds, since_first=since).result
+            if result == "fail":
+                return "rolled_back"
+            if result == "pass":
+                break
+        else:
+            return "aborted"
+    return "promoted"

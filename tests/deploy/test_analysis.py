@@ -229,3 +229,25 @@ def test_interval_report_has_no_nan_so_it_is_valid_json():
     data = result.as_dict()
     json.dumps(data, allow_nan=False)
     assert set(data) == {"result", "checks", "canary", "baseline", "stable"}
+
+
+def test_rate_checks_judge_the_evidence_accumulated_since_the_first_step():
+    # This interval alone: 5 errors in 150 (p ~ 0.02 against 1%: a hold). Since the first step: 14 in
+    # 450, significant. Latency and predictions still judge this interval only.
+    step_c = WindowData(150, 5, [0.004] * 145, {"benign": 145})
+    step_b = WindowData(150, 0, [0.004] * 150, {"benign": 150})
+    total_c = WindowData(450, 14, [0.004] * 436, {"benign": 436})
+    total_b = WindowData(450, 1, [0.004] * 449, {"benign": 449})
+    alone = by_name(analyse(step_c, step_b, T))
+    assert alone["error_rate"].result == "inconclusive"
+    together = by_name(analyse(step_c, step_b, T, since_first=(total_c, total_b)))
+    assert together["error_rate"].result == "fail" and "14/450" in together["error_rate"].detail
+    assert together["latency_p95_ratio"].result == "pass"
+
+
+def test_simulated_rollouts_promote_healthy_twins_and_roll_back_a_five_percent_fault():
+    rng = np.random.default_rng(14)
+    noisy, faulty = simulation.TrackModel(error_rate=0.01), simulation.TrackModel(error_rate=0.05)
+    t = Analysis(max_error_rate=0.02)
+    assert [simulation.rollout(rng, noisy, noisy, t) for _ in range(10)] == ["promoted"] * 10
+    assert [simulation.rollout(rng, faulty, noisy, t) for _ in range(10)] == ["rolled_back"] * 10

@@ -41,7 +41,8 @@ from ruamel.yaml import YAML
 from tests.conftest import AIP, git, make_repo_copy, run_aip
 from tests.deploy.trials import TRIALS
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+# Setup trains a model (the text one twice) inside the first test's time: allow for a busy machine.
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(2400)]
 
 TUMOR, TEXT = "tumor-classifier", "topic-classifier"
 # Short intervals, honest statistics: >= 100 requests per track per verdict. The baseline carries a
