@@ -1,5 +1,6 @@
 # Developer commands; CI calls exactly these (CI holds no logic a laptop cannot run).
 #   make run    set up .venv and run the whole lifecycle on the embedded defaults
+#   make demo   the same, then always the canary demo (make run shows it on a fresh state only)
 #   make test   set up .venv (and the tools venv) and run every test
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -19,7 +20,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 
-.PHONY: help setup run test test-fast lint fmt lock ui bench clean-state
+.PHONY: help setup run demo test test-fast lint fmt lock ui bench bench-venv bench-serving clean-state
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,10 +28,13 @@ help: ## list the targets
 setup: ## create .venv from requirements/lock.txt (idempotent)
 	@scripts/setup-venv.sh
 
-run: setup ## the main job: validate, data, train, evaluate, register, deploy (ENV=local; + a canary demo)
-	$(AIP) run --env $(ENV) $(if $(filter local,$(ENV)),--canary-demo)
+run: setup ## the main job: validate, data, train, evaluate, register, deploy (ENV=local: + canary demo on a fresh state)
+	$(AIP) run --env $(ENV) $(if $(filter local,$(ENV)),--canary-demo-if-new)
 
-test: setup tools-venv ## every test, slow ones included (what CI runs)
+demo: setup ## `make run`, then the canary demo again: a seed-variant challenger canaried, @local ends on the repo's version
+	$(AIP) run --env $(ENV) --canary-demo
+
+test: setup tools-venv bench-venv ## every test, slow ones included (what CI runs)
 	$(PY) -m pytest -q
 
 test-fast: setup ## the fast tests only
@@ -55,6 +59,13 @@ ui: setup ## MLflow UI on the local store, http://127.0.0.1:5000
 
 bench: setup ## the engine benchmark (scripts/bench_lifecycle.py): prints figures
 	$(PY) scripts/bench_lifecycle.py
+
+bench-venv: setup ## LitServe + KServe for `aip bench serving` in .venv-bench (requirements/bench.txt)
+	@VENV=$(VENV) scripts/setup-bench.sh
+
+bench-serving: setup bench-venv ## the serving benchmark, written to docs/benchmarks/ (docs/benchmarks/README.md)
+	$(AIP) bench serving --env $(ENV) --runtimes torch,onnx-int8 \
+	  --output docs/benchmarks/serving-topic-classifier
 
 clean-state: ## delete local state (.aip: MLflow SQLite, artifacts, DVC remote, reports)
 	rm -rf .aip
@@ -81,3 +92,11 @@ pre-commit: setup tools-venv ## the pre-commit hooks on every file, or on the ch
 	$(TOOLS_VENV)/bin/pre-commit run --show-diff-on-failure $(if $(PRE_COMMIT_FROM),--from-ref $(PRE_COMMIT_FROM) --to-ref HEAD,--all-files)
 
 include infra/infra.mk
+
+.PHONY: canary-simulation canary-trials
+canary-simulation: setup ## false alarms and power of the canary analysis over simulated intervals (prints figures)
+	-$(PY) scripts/canary_simulation.py --requests 150
+	$(PY) scripts/canary_simulation.py --requests 300
+
+canary-trials: setup ## the fault suite's repeated trials on both models, beside 2 CPU-burning processes
+	AIP_TRIALS_BUSY=2 $(PY) -m pytest -p no:cacheprovider tests/deploy/test_fault_suite.py -k "fault_kind or twins"

@@ -16,15 +16,12 @@ import argparse
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from pipelines.config.model import Analysis  # noqa: E402
-from pipelines.deploy.analysis import analyse  # noqa: E402
-from pipelines.deploy.simulation import LONG_TAIL_17, TrackModel, rollout, window  # noqa: E402
+from pipelines.config.model import Analysis
+from pipelines.deploy.analysis import analyse
+from pipelines.deploy.simulation import LONG_TAIL_17, TrackModel, rollout, window
 
 HEALTHY = TrackModel()
 NOISY = TrackModel(error_rate=0.01)
@@ -35,7 +32,13 @@ CASES = [
     ("healthy twin, tabular", HEALTHY, HEALTHY, Analysis(), "pass"),
     ("healthy twin, tabular, 1% 5xx", NOISY, NOISY, Analysis(max_error_rate=0.02), "pass"),
     ("healthy twin, 17 classes", TOPICS, TOPICS, Analysis(), "pass"),
-    ("healthy twin, 17 classes, 1% 5xx + 1% 4xx", NOISY_TOPICS, NOISY_TOPICS, Analysis(max_error_rate=0.02), "pass"),
+    (
+        "healthy twin, 17 classes, 1% 5xx + 1% 4xx",
+        NOISY_TOPICS,
+        NOISY_TOPICS,
+        Analysis(max_error_rate=0.02),
+        "pass",
+    ),
     ("5% 5xx vs 1%", TrackModel(error_rate=0.05), NOISY, Analysis(max_error_rate=0.02), "fail"),
     ("+150 ms", TrackModel(extra_ms=150), HEALTHY, Analysis(), "fail"),
     ("+2x latency (4 -> 8 ms)", TrackModel(latency_ms=8), HEALTHY, Analysis(), "fail"),
@@ -46,7 +49,9 @@ CASES = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--intervals", type=int, default=400, help="simulated intervals per case")
     parser.add_argument("--requests", type=int, default=150, help="requests per track per interval")
     parser.add_argument("--seed", type=int, default=1)
@@ -59,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, canary, baseline, thresholds, expected in CASES:
         rng = np.random.default_rng(args.seed)
         seen = Counter(
-            analyse(window(rng, args.requests, canary), window(rng, args.requests, baseline), thresholds).result
+            analyse(
+                window(rng, args.requests, canary), window(rng, args.requests, baseline), thresholds
+            ).result
             for _ in range(args.intervals)
         )
         share = seen[expected] / args.intervals
@@ -74,17 +81,27 @@ def main(argv: list[str] | None = None) -> int:
         ok &= met
     if args.rollouts:
         steps = (args.requests, 5 * args.requests)
-        print(f"\n{args.rollouts} rollouts per case: analysis steps of {steps[0]} then {steps[1]} requests per track,")
+        print(
+            f"\n{args.rollouts} rollouts per case: analysis steps of {steps[0]} then {steps[1]} "
+            "requests per track,"
+        )
         print("holds add an interval to the step's window, rate checks accumulate across steps")
         print(f"{'case':45} {'promoted':>9} {'rolled back':>12} {'aborted':>8}  target")
         for name, canary, baseline, thresholds, expected in CASES:
             rng = np.random.default_rng(args.seed)
-            verdicts = Counter(rollout(rng, canary, baseline, thresholds, steps) for _ in range(args.rollouts))
+            verdicts = Counter(
+                rollout(rng, canary, baseline, thresholds, steps) for _ in range(args.rollouts)
+            )
             want = "promoted" if expected == "pass" else "rolled_back"
-            met = verdicts[want] == args.rollouts if want == "rolled_back" else verdicts[want] >= 0.98 * args.rollouts
+            met = (
+                verdicts[want] == args.rollouts
+                if want == "rolled_back"
+                else verdicts[want] >= 0.98 * args.rollouts
+            )
             target = "every rollout rolled back" if want == "rolled_back" else ">= 98% promoted"
             print(
-                f"{name:45} {verdicts['promoted']:9d} {verdicts['rolled_back']:12d} {verdicts['aborted']:8d}  "
+                f"{name:45} {verdicts['promoted']:9d} {verdicts['rolled_back']:12d} "
+                f"{verdicts['aborted']:8d}  "
                 f"{target}: {'met' if met else 'NOT MET'}"
             )
             ok &= met

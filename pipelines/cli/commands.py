@@ -175,7 +175,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.lifecycle.run import run
     from pipelines.lifecycle.summary import render
 
-    report = run(_repo(), args.models or None, args.env, canary_demo=getattr(args, "canary_demo", False))
+    report = run(
+        _repo(), args.models or None, args.env, canary_demo=getattr(args, "canary_demo", None) or "off"
+    )
     print(render(report))
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
@@ -191,6 +193,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     uri = tracking_uri(repo, args.env)
     if not uri.startswith("sqlite:"):
         print(f"'{args.env or 'local'}' uses the server {uri}: open it in a browser instead")
+        _print_ui_links(repo, args.env, uri)
         return 0
     command = [
         sys.executable,
@@ -207,5 +210,21 @@ def cmd_ui(args: argparse.Namespace) -> int:
         str(args.port),
     ]
     print(f"MLflow UI on http://127.0.0.1:{args.port} (Ctrl-C stops it)")
+    if Path(uri.removeprefix("sqlite:///")).is_file():
+        _print_ui_links(repo, args.env, f"http://127.0.0.1:{args.port}")
+    else:
+        print("  nothing tracked yet: `make run` trains, evaluates and registers the models")
+    sys.stdout.flush()  # execv replaces the process: unflushed lines would be lost
     os.execv(sys.executable, command)
     return 0  # pragma: no cover - execv does not return
+
+
+def _print_ui_links(repo: Repo, env: str | None, base_url: str) -> None:
+    from pipelines.registry.tracking import TrackingUnavailable, connect, ui_links
+
+    try:
+        client = connect(repo, env)
+    except TrackingUnavailable as exc:
+        print(f"  {exc}")
+        return
+    print("\n".join(ui_links(client, base_url)))

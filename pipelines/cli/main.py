@@ -87,11 +87,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("models", nargs="*", metavar="MODEL", help="models to run (default: all)")
     _env_option(p)
     p.add_argument("--summary-json", metavar="FILE", help="also write the summary table as JSON")
-    p.add_argument(
+    demo = p.add_mutually_exclusive_group()
+    demo.add_argument(
         "--canary-demo",
-        action="store_true",
-        help="then canary a seed variant of each tabular model (a real decision on a fresh machine; "
-        "the repo's version is canaried back if it wins); `make run` passes it",
+        action="store_const",
+        const="always",
+        dest="canary_demo",
+        help="then canary a seed variant of each tabular model against @ENV, and the repo's version "
+        "back if it wins; @ENV ends on the repo's version whatever the decisions (`make demo`)",
+    )
+    demo.add_argument(
+        "--canary-demo-if-new",
+        action="store_const",
+        const="if-new",
+        dest="canary_demo",
+        help="the same, only while no demo challenger was ever registered (`make run`: a fresh "
+        "machine sees real decisions; a rerun with nothing changed deploys nothing)",
     )
     p.set_defaults(handler="pipelines.cli.commands:cmd_run")
 
@@ -158,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _env_option(p)
     p.add_argument("--models", metavar="A,B", help="models to serve (default: every model with the alias)")
+    p.add_argument("--version", metavar="N", help="serve this version as stable (one model in --models)")
+    p.add_argument(
+        "--runtime",
+        choices=["torch", "onnx", "onnx-int8"],
+        help="CPU runtime for every model (default: model.yaml's serving.runtime)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--rest-port", type=int, default=8501, metavar="PORT", help="REST port (default 8501)")
     p.add_argument("--grpc-port", type=int, metavar="PORT", help="gRPC port, 0: off (8500 with grpc extra)")
@@ -175,16 +192,25 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
     p = bench_sub.add_parser(
         "serving",
-        help="in-process vs aip serve REST/gRPC vs mlflow models serve, closed loop",
-        description="Same registered version, same closed-loop load; prints a markdown table.",
+        help="aip serve vs in-process, mlflow models serve, LitServe, KServe: closed loop; docs/benchmarks",
+        description="One registered version, the same closed-loop load on every server; prints a markdown "
+        "table (rows/s of successes, latency percentiles, errors) and optionally writes JSON + markdown.",
     )
     p.add_argument("--model", default="topic-classifier", help="model (default topic-classifier)")
     _env_option(p)
     p.add_argument("--version", help="registry version (default: the environment alias)")
     p.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
-    p.add_argument("--duration", type=float, default=20.0, help="seconds per mode (default 20)")
-    p.add_argument("--modes", default="inprocess,rest,grpc,mlflow", help="comma-separated subset")
-    p.add_argument("--output", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--duration", type=float, default=20.0, help="measured seconds per mode (default 20)")
+    p.add_argument(
+        "--modes",
+        default="inprocess,rest,mlflow,mlflow-tuned,litserve,kserve",
+        help="comma-separated subset of inprocess,rest,grpc,mlflow,mlflow-tuned,litserve,kserve",
+    )
+    p.add_argument(
+        "--runtimes", metavar="A,B", help="runtimes for inprocess/rest/grpc (default: model.yaml's)"
+    )
+    p.add_argument("--bench-python", metavar="PATH", help="python of the bench venv (default .venv-bench)")
+    p.add_argument("--output", metavar="PATH", help="also write PATH.json and PATH.md")
     p.set_defaults(handler="pipelines.cli.serve_commands:cmd_bench_serving")
 
     from pipelines.cli.gitops_commands import add_gitops_parsers  # `guard` and `ci` (issue 4)

@@ -1,4 +1,4 @@
-"""Handlers of `aip serve` and `aip bench serving`: parse → call pipelines.serving → exit code."""
+"""Handlers of `aip serve` and `aip bench serving`: parse → call serving / bench → exit code."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     options = ServeOptions(
         env=args.env,
         models=models,
+        version=args.version,
+        runtime=args.runtime,
         host=args.host,
         rest_port=args.rest_port,
         grpc_port=args.grpc_port,
@@ -37,7 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_serving(args: argparse.Namespace) -> int:
-    from pipelines.serving.bench import BenchOptions, run_benchmark
+    from pipelines.bench import BenchOptions, run_benchmark
 
     options = BenchOptions(
         model=args.model,
@@ -46,6 +48,8 @@ def cmd_bench_serving(args: argparse.Namespace) -> int:
         clients=args.clients,
         duration=args.duration,
         modes=[m.strip() for m in args.modes.split(",") if m.strip()],
+        runtimes=[r.strip() for r in (args.runtimes or "").split(",") if r.strip()],
         output=args.output,
+        bench_python=args.bench_python,
     )
     return run_benchmark(Repo.discover(), options, progress=_progress)

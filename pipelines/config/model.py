@@ -168,6 +168,9 @@ class Serving(StrictModel):
     """Request an nvidia.com/gpu for the server."""
     batching: Batching = Field(default_factory=Batching)
     """Dynamic batching settings."""
+    runtime: Literal["torch", "onnx", "onnx-int8"] = "torch"
+    """CPU inference runtime: torch (fp32), onnx (ONNX Runtime, fp32) or onnx-int8 (ONNX Runtime, int8
+    dynamic quantisation); derived from the same weights at load time. See docs/benchmarks."""
 
 
 class RolloutStep(StrictModel):
@@ -187,20 +190,32 @@ class RolloutStep(StrictModel):
 
 
 class Analysis(StrictModel):
+    """Thresholds of the canary analysis (docs/deploy.md). The canary is compared with a *baseline*: a
+    fresh instance of the stable version given the same share of traffic, started with the canary."""
+
     min_requests: int = Field(100, ge=1)
-    """Canary requests needed before any verdict."""
+    """Requests each of canary and baseline needs in an interval before any verdict (checks that need
+    more, like the p99 ratio at 200, are skipped below their own minimum and say so)."""
     max_error_rate: float = Field(0.01, ge=0, le=1)
-    """Absolute ceiling of the canary's error rate."""
+    """Ceiling of the canary's 5xx rate: fails when the rate is significantly above it (binomial test)."""
     max_error_rate_ratio: float = Field(1.5, ge=1)
-    """Canary error rate may be at most this multiple of stable's."""
+    """Canary 5xx, 4xx and 429 rates may each be at most this multiple of the baseline's (Fisher test)."""
     max_latency_ratio_p95: float = Field(1.2, ge=1)
-    """Canary p95 latency / stable p95 latency ceiling."""
+    """Canary p95 latency / baseline p95 latency ceiling."""
     max_latency_ratio_p99: float = Field(1.3, ge=1)
-    """Canary p99 latency / stable p99 latency ceiling."""
-    mann_whitney_alpha: float = Field(0.05, gt=0, lt=1)
-    """Significance of the one-sided Mann-Whitney U test for 'canary slower'."""
+    """Canary p99 latency / baseline p99 latency ceiling."""
+    latency_noise_floor_ms: float = Field(2.0, ge=0)
+    """Latency differences below this many milliseconds never fail (scheduling noise on shared CPUs)."""
+    latency_shift_floor_ratio: float = Field(0.1, ge=0)
+    """A median shift (Mann-Whitney) below this share of the baseline's median never fails: requests
+    answered in one batch share their latency, so the test's p-value overstates the evidence."""
+    alpha: float = Field(0.01, gt=0, lt=1)
+    """Family-wise false-alarm rate of one interval: each of its k tests runs at alpha/k (Bonferroni), so
+    identical versions fail at most this share of intervals (a canary of 3 intervals: ~3%)."""
     max_prediction_psi: float = Field(0.2, gt=0)
-    """Ceiling of the PSI between canary and stable predicted-class distributions."""
+    """Ceiling of the PSI between canary and baseline predicted-class distributions."""
+    min_expected_class_count: int = Field(5, ge=1)
+    """Classes expected fewer times than this in either track are merged before the prediction test."""
     max_inconclusive: int = Field(3, ge=1)
     """Inconclusive analyses in a row before the rollout aborts."""
 

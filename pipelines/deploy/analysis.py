@@ -27,7 +27,8 @@ the number of checks.
                         is under latency_noise_floor_ms; over it, fails when the bootstrap lower bound
                         of the ratio is over too, else inconclusive; p99 is skipped under 200 requests
     latency_mann_whitney  one-sided Mann-Whitney U "canary slower"; fails when significant and the
-                        Hodges-Lehmann shift exceeds latency_noise_floor_ms
+                        Hodges-Lehmann shift exceeds latency_noise_floor_ms and latency_shift_floor_ratio
+                        of the baseline's median (batched requests are not independent draws)
     prediction_shift    classes expected < min_expected_class_count times are merged; the PSI, less
                         the (k-1)(1/n1+1/n2) two identical versions show from sampling alone, must
                         exceed max_prediction_psi and the chi-squared homogeneity test be significant
@@ -36,6 +37,7 @@ the number of checks.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -98,7 +100,9 @@ class WindowData:
         return float(np.quantile(np.asarray(self.latencies, dtype=float), q))
 
     def summary(self) -> dict[str, Any]:
-        rate = (lambda k: _clean(k / self.requests if self.requests else math.nan))  # noqa: E731
+        def rate(count: int) -> float | None:
+            return _clean(count / self.requests if self.requests else math.nan)
+
         return {
             "requests": self.requests,
             "errors": self.errors,
@@ -198,7 +202,9 @@ def analyse(
     are judged on this interval alone."""
     t = thresholds
     short = [
-        f"{name} {w.requests}" for name, w in (("canary", canary), ("baseline", baseline)) if w.requests < t.min_requests
+        f"{name} {w.requests}"
+        for name, w in (("canary", canary), ("baseline", baseline))
+        if w.requests < t.min_requests
     ]
     checks = [
         CheckResult(
@@ -219,11 +225,13 @@ def analyse(
     rc, rb = since_first if since_first is not None else (canary, baseline)
     checks.append(error_rate_check("error_rate", rc, t.max_error_rate, alpha))
     checks.append(_rate_ratio("error_rate_ratio", "5xx", rc.errors, rb.errors, rc, rb, t, alpha))
-    checks.append(_rate_ratio("client_error_ratio", "4xx", rc.client_errors, rb.client_errors, rc, rb, t, alpha))
+    checks.append(
+        _rate_ratio("client_error_ratio", "4xx", rc.client_errors, rb.client_errors, rc, rb, t, alpha)
+    )
     checks.append(_rate_ratio("shed_ratio", "429", rc.shed, rb.shed, rc, rb, t, alpha))
     checks.append(_latency_ratio(canary, baseline, 0.95, t.max_latency_ratio_p95, alpha, floor))
     checks.append(_latency_ratio(canary, baseline, 0.99, t.max_latency_ratio_p99, alpha, floor))
-    checks.append(_mann_whitney(canary, baseline, alpha, floor))
+    checks.append(_mann_whitney(canary, baseline, alpha, floor, t.latency_shift_floor_ratio))
     checks.append(_prediction_shift(canary, baseline, t, alpha))
     return IntervalResult(combine([c.result for c in checks]), checks, canary, baseline, stable)
 
@@ -350,7 +358,9 @@ def _bootstrap_ratio_lower_bounds(
     return float(bounds[0]), float(bounds[1])
 
 
-def _mann_whitney(canary: WindowData, baseline: WindowData, alpha: float, floor: float) -> CheckResult:
+def _mann_whitney(
+    canary: WindowData, baseline: WindowData, alpha: float, floor: float, floor_ratio: float
+) -> CheckResult:
     name = "latency_mann_whitney"
     if len(canary.latencies) < 2 or len(baseline.latencies) < 2:
         return CheckResult(name, "inconclusive", None, alpha, "too few latencies for the test")
@@ -365,10 +375,14 @@ def _mann_whitney(canary: WindowData, baseline: WindowData, alpha: float, floor:
     if math.isnan(p):
         return CheckResult(name, "inconclusive", None, alpha, "test undefined (all latencies equal)")
     shift = _hodges_lehmann(c, b)
-    slower = p < alpha and shift > floor
+    # Batched requests share their latency (clusters, not independent draws), so a significant p
+    # alone overstates the evidence: the shift must also exceed a share of the baseline's median.
+    needed = max(floor, floor_ratio * float(np.median(b)))
+    slower = p < alpha and shift > needed
     detail = (
         f"one-sided p={p:.3g} (alpha {alpha:.3g}); Hodges-Lehmann shift {shift * 1000:+.2f} ms "
-        f"(fails when significant and > {floor * 1000:g} ms)"
+        f"(fails when significant and > {needed * 1000:.2f} ms: the larger of {floor * 1000:g} ms and "
+        f"{floor_ratio:.0%} of the baseline median)"
     )
     return CheckResult(name, "fail" if slower else "pass", p, alpha, detail)
 
@@ -434,7 +448,10 @@ def _prediction_shift(canary: WindowData, baseline: WindowData, t: Thresholds, a
     noise = (len(classes) - 1) * (1 / c_total + 1 / b_total)
     psi_value = max(0.0, raw - noise)
     js = jensen_shannon(c_counts, b_counts, classes)
-    head = f"PSI {psi_value:.4f} ({raw:.4f} less {noise:.4f} expected from sampling), Jensen-Shannon {js:.4f}{note}"
+    head = (
+        f"PSI {psi_value:.4f} ({raw:.4f} less {noise:.4f} expected from sampling), "
+        f"Jensen-Shannon {js:.4f}{note}"
+    )
     if psi_value <= limit:
         return CheckResult(name, "pass", psi_value, limit, head)
     p = _homogeneity_p(c_counts, b_counts, classes)
@@ -442,12 +459,14 @@ def _prediction_shift(canary: WindowData, baseline: WindowData, t: Thresholds, a
     return CheckResult(name, _decide(p, alpha), psi_value, limit, detail)
 
 
-def _proportions(counts: dict[str, int], classes: list[str]) -> list[float]:
+def _proportions(counts: Mapping[str, float], classes: list[str]) -> list[float]:
     total = sum(counts.get(c, 0) for c in classes)
     return [(counts.get(c, 0) + PSI_EPSILON) / (total + PSI_EPSILON * len(classes)) for c in classes]
 
 
-def psi(actual: dict[str, int], expected: dict[str, int], classes: list[str] | None = None) -> float:
+def psi(
+    actual: Mapping[str, float], expected: Mapping[str, float], classes: list[str] | None = None
+) -> float:
     """Population stability index of `actual` (canary) against `expected` (baseline) class counts."""
     names = classes or sorted(set(actual) | set(expected))
     a, e = _proportions(actual, names), _proportions(expected, names)
@@ -455,7 +474,7 @@ def psi(actual: dict[str, int], expected: dict[str, int], classes: list[str] | N
 
 
 def jensen_shannon(
-    a_counts: dict[str, int], b_counts: dict[str, int], classes: list[str] | None = None
+    a_counts: Mapping[str, float], b_counts: Mapping[str, float], classes: list[str] | None = None
 ) -> float:
     """Jensen-Shannon divergence (base 2, 0..1) between two class-count distributions."""
     names = classes or sorted(set(a_counts) | set(b_counts))

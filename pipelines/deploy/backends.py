@@ -382,7 +382,6 @@ class KubernetesBackend:
         self._scale_to_zero(self.canary_deployment)
         self._scale_to_zero(self.baseline_deployment)
 
-
     def record(self, event: dict[str, Any]) -> None:
         # TODO(fork): push rollout events to your Pushgateway or the stable server's admin API.
         return None

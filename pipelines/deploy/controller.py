@@ -260,8 +260,14 @@ def _windows(
 
 
 def _since_first(
-    metrics: MetricsSource, model: str, stable: str, canary: str, first: float | None, start: float, end: float
-) -> tuple[WindowData, WindowData] | None | str:
+    metrics: MetricsSource,
+    model: str,
+    stable: str,
+    canary: str,
+    first: float | None,
+    start: float,
+    end: float,
+) -> tuple[WindowData, WindowData] | str | None:
     """Canary and baseline since the first analysis step (None when that is this step)."""
     if first is None or first >= start:
         return None
@@ -270,9 +276,7 @@ def _since_first(
 
 
 def _track(name: str, w: WindowData) -> str:
-    extra = "".join(
-        f" {n} {label}" for n, label in ((w.client_errors, "4xx"), (w.shed, "429")) if n
-    )
+    extra = "".join(f" {n} {label}" for n, label in ((w.client_errors, "4xx"), (w.shed, "429")) if n)
     return f"{name} {w.requests} req {w.errors} err{extra} p95 {w.quantile(0.95) * 1000:.1f} ms"
 
 
@@ -376,9 +380,7 @@ def _rollout(
     say(f"    {result.verdict.upper().replace('_', ' ')}: {result.reason}")
 
 
-def _promote(
-    ctx: Context, result: DeployResult, backend: TrafficBackend, reason: str
-) -> tuple[Verdict, str]:
+def _promote(ctx: Context, result: DeployResult, backend: TrafficBackend, reason: str) -> tuple[Verdict, str]:
     """Alias first, then the backend: each step can be undone if the next one fails.
 
     The registry is the likelier to fail (a remote server); if the alias cannot move, the backend

@@ -3,9 +3,10 @@
 In production the traffic is real and the controller only watches it. Locally nobody sends
 requests, so `aip deploy` replays the test split (`pipelines.data.load_split(..., "test")`, labels
 dropped) in a loop, from N concurrent closed-loop clients, as unlabelled `:predict` calls that the
-server splits by weight. Every response is recorded on the client side too (status, the
-`X-Model-Label` header, latency), which is how the fault suite checks that clients see no errors
-beyond the canary's share.
+server splits by weight. Every request carries `X-AIP-Traffic: synthetic`, so the server keeps these
+replayed test rows out of the drift sink (they would read as drift: 113 rows repeated). Every
+response is recorded on the client side too (status, the `X-Model-Label` header, latency), which is
+how the fault suite checks that clients see no errors beyond the canary's share.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from pipelines.monitoring.hook import SYNTHETIC, TRAFFIC_HEADER
 
 __all__ = ["ClientRecord", "LoadDriver", "replay_inputs"]
 
@@ -94,7 +97,8 @@ class LoadDriver:
 
     def _client(self, index: int) -> None:
         path = f"{urllib.parse.urlsplit(self.endpoint).path.rstrip('/')}/v1/models/{self.model}:predict"
-        headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
+        # Marked synthetic: the server keeps replayed test rows out of the drift sink (docs/serving.md).
+        headers = {"Content-Type": "application/json", "Connection": "keep-alive", TRAFFIC_HEADER: SYNTHETIC}
         conn = self._connect()
         position = index * max(1, len(self.inputs) // self.clients)
         while not self._stop.is_set():

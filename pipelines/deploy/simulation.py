@@ -40,7 +40,8 @@ def window(rng: np.random.Generator, n: int, track: TrackModel = TrackModel()) -
     """One interval of `n` answered requests drawn from `track`."""
     ok_share = 1 - track.error_rate - track.client_error_rate - track.shed_rate
     errors, client, shed, ok = (
-        int(k) for k in rng.multinomial(n, [track.error_rate, track.client_error_rate, track.shed_rate, ok_share])
+        int(k)
+        for k in rng.multinomial(n, [track.error_rate, track.client_error_rate, track.shed_rate, ok_share])
     )
     latencies = (rng.gamma(4.0, track.latency_ms / 4.0, size=ok) + track.extra_ms) / 1000
     shares = np.asarray(track.class_shares, dtype=float)

@@ -3,23 +3,29 @@
     from pipelines.artifacts import load
     from pipelines.evaluate import evaluate_model
     result = evaluate_model(model_config, dataset_config, load("out/model"), test_df, Path("out/eval"),
-                            champion=load(champion_dir), champion_label="prod v3")
+                            champion=load(champion_dir), champion_label="prod v3",
+                            about={"candidate run": run_id, "fingerprint": fp_short})
     print(result.summary()); raise SystemExit(0 if result.passed else 1)
 
 A champion, when given, is evaluated on the SAME test split, so the comparison stays fair when the
-data changed since the champion was registered.
+data changed since the champion was registered. Both are resampled on the same rows for the
+bootstrap intervals of the change (pipelines/evaluate/bootstrap.py).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.config import DatasetConfig, TabularClassifierConfig, TextClassifierConfig
 from pipelines.evaluate.behavioural import BehaviouralResult, pass_counts, run_behavioural
+from pipelines.evaluate.bootstrap import Bootstrap, Interval
 from pipelines.evaluate.gates import GateResult, check_gates, check_pass_rate
+from pipelines.evaluate.report import change_in_words
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,6 +52,18 @@ class EvaluationResult:
     report_html: Path
     plots: list[Path]
     primary_metric: str = "macro_f1"
+    intervals: Bootstrap | None = None
+    """Bootstrap intervals of the metrics and of the change vs the champion."""
+    baseline_metrics: dict[str, float] = field(default_factory=dict)
+    """The majority-class baseline's metrics on the same split (findings.baseline_proba)."""
+    findings: list[str] = field(default_factory=list)
+    """Headline sentences: positive-class sensitivity, low-recall classes, the baseline."""
+
+    def _interval(self, metric: str) -> Interval | None:
+        return self.intervals.candidate.get(metric) if self.intervals else None
+
+    def _change(self, metric: str) -> Interval | None:
+        return self.intervals.change.get(metric) if self.intervals and self.intervals.change else None
 
     @property
     def failed_gates(self) -> list[GateResult]:
@@ -66,15 +84,19 @@ class EvaluationResult:
             if math.isnan(value):
                 continue
             line = f"  {name:<12} {value:.4f}"
+            if (interval := self._interval(name)) is not None:
+                line += f" {interval}"
             if self.champion_metrics is not None and not math.isnan(
                 self.champion_metrics.get(name, math.nan)
             ):
                 champion = self.champion_metrics[name]
-                line += f"   champion {champion:.4f}  ({value - champion:+.4f})"
+                change = change_in_words(value, champion, name, self._change(name))
+                line += f"   champion {champion:.4f}  ({change})"
             lines.append(line)
         for g in self.gates:
             if g.passed:
                 lines.append(f"  pass  {g.gate}: {g.message}")
+        lines += [f"  note  {f}" for f in self.findings]
         lines.append(f"  report: {self.report_html}")
         return "\n".join(lines)
 
@@ -96,13 +118,20 @@ def evaluate_model(
     *,
     champion: Predictor | None = None,
     champion_label: str | None = None,
+    about: Mapping[str, str] | None = None,
 ) -> EvaluationResult:
-    """Metrics, gates, behavioural tests, plots and report (report.md/.html, plots/*.png in out_dir)."""
+    """Metrics, gates, behavioural tests, plots and report (report.md/.html, plots/*.png in out_dir).
+
+    `about` heads the report (version, run id, fingerprint, data version); without it the
+    report names the artifact folder instead.
+    """
     import numpy as np
 
+    from pipelines.evaluate.bootstrap import bootstrap
+    from pipelines.evaluate.findings import baseline_proba, findings
     from pipelines.evaluate.metrics import compute_metrics
     from pipelines.evaluate.plots import make_plots
-    from pipelines.evaluate.report import write_reports
+    from pipelines.evaluate.report import Report, write_reports
 
     out_dir.mkdir(parents=True, exist_ok=True)
     y_true = test_df[dataset.label_column].astype(str).tolist()
@@ -110,9 +139,17 @@ def evaluate_model(
     # 1. task metrics of the candidate and, on the same rows, of the champion
     proba = predict_split(predictor, test_df, dataset)
     metrics = compute_metrics(y_true, proba, predictor.labels)
-    champion_metrics = None
+    index = {label: i for i, label in enumerate(predictor.labels)}
+    y = np.array([index[v] for v in y_true])
+    champion_metrics = champion_proba = champion_y = None
     if champion is not None:
-        champion_metrics = compute_metrics(y_true, predict_split(champion, test_df, dataset), champion.labels)
+        champion_proba = predict_split(champion, test_df, dataset)
+        champion_metrics = compute_metrics(y_true, champion_proba, champion.labels)
+        champion_index = {label: i for i, label in enumerate(champion.labels)}
+        champion_y = np.array([champion_index[v] for v in y_true])
+    # how sure: paired bootstrap intervals; against what: the majority-class baseline
+    intervals = bootstrap(y, proba, champion_y=champion_y, champion_proba=champion_proba)
+    baseline_metrics = compute_metrics(y_true, baseline_proba(y, len(predictor.labels)), predictor.labels)
 
     # 2. metric gates, then behavioural cases and their pass-rate gates
     evaluation = config.evaluation
@@ -125,27 +162,42 @@ def evaluate_model(
     passed = all(g.passed for g in gates)
 
     # 3. plots and report
-    index = {label: i for i, label in enumerate(predictor.labels)}
-    plots = make_plots(np.array([index[y] for y in y_true]), proba, predictor.labels, out_dir / "plots")
-    facts = {
-        "model": config.name,
-        "dataset": f"{dataset.name} (test split, {len(test_df)} rows)",
-        "artifact": str(predictor.path),
-        "primary metric": f"{evaluation.primary_metric} = {metrics[evaluation.primary_metric]:.4f}",
-    }
-    if champion is not None:
-        facts["champion"] = champion_label or str(champion.path)
+    aligned_champion = None  # the champion's columns in the candidate's label order, for the overlay
+    if champion is not None and champion_proba is not None and set(champion.labels) == set(predictor.labels):
+        aligned_champion = champion_proba[:, [champion.labels.index(label) for label in predictor.labels]]
+    plots = make_plots(
+        y,
+        proba,
+        predictor.labels,
+        out_dir / "plots",
+        champion_proba=aligned_champion,
+        champion_label=champion_label,
+    )
+    facts = {"model": config.name, **(about or {"artifact": str(predictor.path)})}
+    facts["dataset"] = f"{dataset.name} (test split, {len(test_df)} rows)"
+    facts["primary metric"] = f"{evaluation.primary_metric} = {metrics[evaluation.primary_metric]:.4f}"
+    facts["champion"] = (champion_label or str(champion.path)) if champion is not None else "none"
+    facts["evaluated"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    headline = findings(y, proba, predictor.labels, intervals)
     report_md, report_html = write_reports(
         out_dir,
-        title=f"Evaluation of {config.name}",
-        passed=passed,
-        metrics=metrics,
-        champion=champion_metrics,
-        champion_label=champion_label,
-        gates=gates,
-        behavioural=behavioural,
-        plots=[out_dir / "plots" / p.name for p in plots],
-        facts=facts,
+        Report(
+            title=f"Evaluation of {config.name}",
+            passed=passed,
+            metrics=metrics,
+            gates=gates,
+            behavioural=behavioural,
+            facts=facts,
+            findings=headline,
+            intervals=intervals.candidate,
+            baseline=baseline_metrics,
+            champion=champion_metrics,
+            champion_label=champion_label,
+            change_intervals=intervals.change,
+            confidence=intervals.confidence,
+            n_resamples=intervals.n_resamples,
+            plots=[out_dir / "plots" / p.name for p in plots],
+        ),
     )
     return EvaluationResult(
         metrics=metrics,
@@ -157,4 +209,7 @@ def evaluate_model(
         report_html=report_html,
         plots=plots,
         primary_metric=evaluation.primary_metric,
+        intervals=intervals,
+        baseline_metrics=baseline_metrics,
+        findings=headline,
     )

@@ -8,8 +8,8 @@ Deploy (pipelines/deploy): a model's first version in the environment is promote
 alias is set); a new version is canaried against the environment's current stable and promoted
 (the alias moves) or rolled back (the alias stays; the model counts as failed). On an environment
 without Kubernetes the run starts `aip serve` on the serving endpoint if none answers, and stops
-it at the end. `--canary-demo` (make run) then shows a real canary decision on a fresh machine:
-see `_canary_demo`.
+it at the end. The canary demo (pipelines/lifecycle/demo.py: `--canary-demo-if-new` in `make run`,
+`--canary-demo` in `make demo`) then shows real canary decisions and ends on the repository's version.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class ModelOutcome:
     deploy: str = ""  # verdict of the deploy step (promoted, promoted_directly, rolled_back, ...)
     deploy_reason: str = ""
     deploy_report: str = ""
-    demo: dict[str, Any] = field(default_factory=dict)  # --canary-demo: its versions and verdicts
+    demo: dict[str, Any] = field(default_factory=dict)  # the canary demo: its versions and verdicts
 
     @property
     def ok(self) -> bool:
@@ -69,8 +69,14 @@ def say(message: str) -> None:
 
 
 def run(
-    repo: Repo, models: list[str] | None = None, env: str | None = None, *, canary_demo: bool = False
+    repo: Repo,
+    models: list[str] | None = None,
+    env: str | None = None,
+    *,
+    canary_demo: bool | str = False,
 ) -> RunReport:
+    """`canary_demo`: False/"off", "if-new" (only while no challenger was ever registered) or
+    True/"always"; see pipelines/lifecycle/demo.py."""
     from pipelines.repo.validate import validate_repo
 
     logs.start_progress("aip-run", env or repo.platform.default_environment)
@@ -193,12 +199,10 @@ def _metrics_from_version(ctx: Context, outcome: ModelOutcome) -> None:
 
 
 # ---- deploy ----------------------------------------------------------------------------------
-DEMO_SEED_OFFSET = 1000  # the demo challenger's seed: the model's seed + this
-
-
-def _deploy_step(ctx: Context, outcomes: list[ModelOutcome], canary_demo: bool) -> None:
+def _deploy_step(ctx: Context, outcomes: list[ModelOutcome], canary_demo: bool | str) -> None:
     """First versions: promoted directly. New versions: canaried, with a server if one is needed."""
     from pipelines.deploy.controller import deploy
+    from pipelines.lifecycle import demo as canary_demo_module
 
     pending = [o for o in outcomes if o.ok and o.status != "up-to-date" and o.version]
     canaries = []
@@ -209,12 +213,23 @@ def _deploy_step(ctx: Context, outcomes: list[ModelOutcome], canary_demo: bool) 
             _record(outcome, result, time.perf_counter() - start)
         else:
             canaries.append(outcome)
+    mode = canary_demo_module.mode_of(canary_demo)
+    _, settings = ctx.repo.environment(ctx.env)
     demo = [
-        o for o in outcomes if o.ok and canary_demo and ctx.repo.model(o.model).task.startswith("tabular")
+        o
+        for o in outcomes
+        if o.ok
+        and mode != "off"
+        and not settings.kubernetes_namespace  # the demo drives a local `aip serve`
+        and ctx.repo.model(o.model).task.startswith("tabular")
+        and canary_demo_module.wanted(ctx, o.model, mode)
     ]
+    if mode == "if-new" and not demo:
+        say("==> canary demo: shown before (a challenger is registered); `make demo` shows it again")
+    if mode != "off" and settings.kubernetes_namespace:
+        say(f"==> canary demo: skipped on '{ctx.env}' (Kubernetes); it runs on a local `aip serve` only")
     if not canaries and not demo:
         return
-    _, settings = ctx.repo.environment(ctx.env)
     if settings.kubernetes_namespace:
         from pipelines.deploy.runner import deploy_in_env
 
@@ -255,8 +270,13 @@ def _deploy_on_local_server(
             start = time.perf_counter()
             result = deploy_with_server(ctx, outcome.model, outcome.version, server)
             _record(outcome, result, time.perf_counter() - start)
+        from pipelines.lifecycle.demo import run_demo
+
         for outcome in demo:
-            _canary_demo(ctx, outcome, server)
+            run_demo(ctx, outcome, server)
+            if outcome.demo.get("challenger") and not _alias_is(ctx, outcome):
+                outcome.status = "failed: demo"
+                outcome.error = f"@{ctx.env} is not v{outcome.version} after the canary demo"
     finally:
         if server.started_here:
             server.stop()
@@ -271,81 +291,6 @@ def _record(outcome: ModelOutcome, result: Any, seconds: float) -> None:
         outcome.status, outcome.error = "failed: deploy", f"{result.verdict}: {result.reason}"
 
 
-def _canary_demo(ctx: Context, outcome: ModelOutcome, server: Any) -> None:
-    """Show a real canary decision on a fresh machine, and leave the environment as the repo says.
-
-    A fresh `make run` registers only first versions (promoted directly, nothing to compare). The
-    demo trains the same model with another seed (a real challenger: own fingerprint, gates checked,
-    registered once and tagged `aip.demo`), canaries it against the stable, and, if it was promoted,
-    canaries the repo's version back, so @env ends where the repo's fingerprint says: two real
-    decisions on evidence, and the environment stays reproducible from git.
-    """
-    from pipelines.deploy.runner import deploy_with_server
-
-    name = outcome.model
-    say(f"==> {name}: canary demo (a challenger trained with another seed)")
-    start = time.perf_counter()
-    try:
-        challenger = _demo_challenger(ctx, name)
-    except Exception as exc:
-        if not (getattr(exc, "user_facing", False) or type(exc).__module__.startswith("pipelines.")):
-            raise
-        outcome.demo = {"error": str(exc)}
-        say(f"error: {name}: canary demo: {exc}")
-        return
-    stable = ctx.registry.alias_version(name, ctx.env)
-    home = str(stable.version) if stable is not None else outcome.version
-    result = deploy_with_server(ctx, name, challenger, server)
-    outcome.demo = {"challenger": challenger, "verdict": result.verdict, "report": str(result.report or "")}
-    if result.verdict == "promoted":
-        back = deploy_with_server(ctx, name, home, server)
-        outcome.demo.update({"restored": home, "restore_verdict": back.verdict})
-    outcome.seconds["demo"] = time.perf_counter() - start
-
-
-def _demo_challenger(ctx: Context, name: str) -> str:
-    """The registered seed variant of the model's current fingerprint (trained on first use)."""
-    import hashlib
-
-    import mlflow
-
-    from pipelines.data import load_split
-    from pipelines.registry.fingerprint import Fingerprint
-    from pipelines.registry.store import FINGERPRINT_TAG, MODEL_URI_TAG, STEP_TAG
-    from pipelines.registry.tracking import experiment_id
-    from pipelines.train import train_model
-
-    config = ctx.repo.model(name)
-    seed = config.training.seed + DEMO_SEED_OFFSET
-    fp, data_version = steps.fingerprint_of(ctx, name)
-    digest = hashlib.sha256(f"{fp.digest}:demo-seed={seed}".encode()).hexdigest()
-    demo_fp = Fingerprint(digest, {**fp.parts, "demo_seed": str(seed)})
-    found = ctx.registry.version_for(name, digest)
-    if found is not None:
-        say(f"    challenger: v{found.version} (seed {seed}, registered before)")
-        return str(found.version)
-    say(f"    challenger: training {name} with seed {seed}")
-    variant = config.model_copy(update={"training": config.training.model_copy(update={"seed": seed})})
-    dataset = ctx.repo.dataset(config.dataset)
-    out_dir = ctx.work_dir(name, demo_fp.short) / steps.ARTIFACT_KEY
-    exp = experiment_id(ctx.client, ctx.repo, name, ctx.env)
-    tags = {FINGERPRINT_TAG: digest, STEP_TAG: "train", steps.ENV_TAG: ctx.env, "aip.demo": f"seed-{seed}"}
-    with mlflow.start_run(experiment_id=exp, run_name=f"demo-seed-{seed}", tags=tags) as run:
-        trained = train_model(
-            variant,
-            dataset,
-            load_split(ctx.repo, config.dataset, "train"),
-            load_split(ctx.repo, config.dataset, "validation"),
-            out_dir,
-        )
-        info = steps._log_model(out_dir, trained.artifact_dir)
-        mlflow.set_tag(MODEL_URI_TAG, info.model_uri)
-    candidate = steps.Candidate(
-        name, demo_fp, data_version, run.info.run_id, info.model_uri, local_dir=trained.artifact_dir
-    )
-    steps.evaluate(ctx, candidate)  # GateFailed: a challenger that fails its gates is not deployed
-    evaluation = steps.last_passed_evaluation(ctx, candidate) or {}
-    version = steps.register(ctx, candidate, {**evaluation, "aip.demo": f"seed-{seed}"})
-    ctx.client.set_model_version_tag(name, version, "aip.demo", f"seed-{seed}")
-    say(f"    challenger: v{version} (seed {seed})")
-    return version
+def _alias_is(ctx: Context, outcome: ModelOutcome) -> bool:
+    current = ctx.registry.alias_version(outcome.model, ctx.env)
+    return current is not None and str(current.version) == outcome.version

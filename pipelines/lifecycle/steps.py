@@ -7,6 +7,7 @@ run on another machine than the one before it (a GPU runner trains, a CPU runner
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -18,18 +19,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.lifecycle.context import Context
+from pipelines.lifecycle.memory import PeakRss
 from pipelines.registry import provenance
 from pipelines.registry.fingerprint import Fingerprint, compute
 from pipelines.registry.store import FINGERPRINT_TAG, MODEL_URI_TAG, STEP_TAG
 from pipelines.registry.tracking import experiment_id
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from pipelines.artifacts import Predictor
     from pipelines.evaluate import EvaluationResult
 
 ARTIFACT_KEY = "aip_model"  # folder name of the aip artifact inside the MLflow model
 GATES_TAG = "aip.gates"
 ENV_TAG = "aip.env"
+EVALUATION_RUN = "aip.evaluation_run"  # key in last_passed_evaluation's answer: the run's id
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()  # hash_files of no files: a model without code
+_DESCRIBED = ("accuracy", "macro_f1", "roc_auc", "log_loss")  # test metrics in a version's description
 PYFUNC_FILE = Path(__file__).resolve().parent.parent / "registry" / "pyfunc_model.py"
 
 
@@ -62,18 +69,25 @@ class Candidate:
     notes: list[str] = field(default_factory=list)
 
 
-def fingerprint_of(ctx: Context, model: str) -> tuple[Fingerprint, str]:
-    """(fingerprint, data version) of a model from the prepared data of its dataset."""
+def fingerprint_of(ctx: Context, model: str, seed: int | None = None) -> tuple[Fingerprint, str]:
+    """(fingerprint, data version) of a model from the prepared data of its dataset.
+
+    `seed` overrides model.yaml's training seed (the canary demo's challenger): another model, so
+    another fingerprint, derived from the repo's and recorded in its parts."""
     from pipelines.data import data_version
 
     config = ctx.repo.model(model)
     version = data_version(ctx.repo, config.dataset)
-    return compute(ctx.repo, model, version), version
+    fp = compute(ctx.repo, model, version)
+    if seed is not None:
+        digest = hashlib.sha256(f"{fp.digest}:seed={seed}".encode()).hexdigest()
+        fp = Fingerprint(digest, {**fp.parts, "seed_override": str(seed)})
+    return fp, version
 
 
-def find_candidate(ctx: Context, model: str) -> Candidate | None:
+def find_candidate(ctx: Context, model: str, seed: int | None = None) -> Candidate | None:
     """The registered version or finished training run of the current fingerprint, if any."""
-    fp, data_version = fingerprint_of(ctx, model)
+    fp, data_version = fingerprint_of(ctx, model, seed)
     registered = ctx.registry.version_for(model, fp.digest)
     if registered is not None:
         run = ctx.client.get_run(registered.run_id) if registered.run_id else None
@@ -91,9 +105,12 @@ def find_candidate(ctx: Context, model: str) -> Candidate | None:
 
 
 # ---- train ---------------------------------------------------------------------------------
-def train(ctx: Context, model: str, *, force: bool = False) -> Candidate:
-    """Train unless the fingerprint already has a registered version or a finished run."""
-    if not force and (found := find_candidate(ctx, model)) is not None:
+def train(ctx: Context, model: str, *, force: bool = False, seed: int | None = None) -> Candidate:
+    """Train unless the fingerprint already has a registered version or a finished run.
+
+    `seed` trains model.yaml with another training seed (see fingerprint_of), with the same
+    lineage as any version: params, metrics, data version, git commit, environment, artifacts."""
+    if not force and (found := find_candidate(ctx, model, seed)) is not None:
         return found
     import mlflow
 
@@ -101,8 +118,10 @@ def train(ctx: Context, model: str, *, force: bool = False) -> Candidate:
     from pipelines.train import train_model
 
     config = ctx.repo.model(model)
+    if seed is not None:
+        config = config.model_copy(update={"training": config.training.model_copy(update={"seed": seed})})
     dataset = ctx.repo.dataset(config.dataset)
-    fp, data_version = fingerprint_of(ctx, model)
+    fp, data_version = fingerprint_of(ctx, model, seed)
     train_df = load_split(ctx.repo, config.dataset, "train")
     val_df = load_split(ctx.repo, config.dataset, "validation")
     out_dir = ctx.work_dir(model, fp.short) / ARTIFACT_KEY
@@ -118,25 +137,32 @@ def train(ctx: Context, model: str, *, force: bool = False) -> Candidate:
         f"aip.data.{config.dataset}": data_version,
         **{f"aip.fingerprint.{k}": v for k, v in fp.parts.items()},
     }
+    if fp.parts.get("model_code") == EMPTY_SHA256:  # shown as "none"; the digest keeps the hash
+        tags["aip.fingerprint.model_code"] = "none"
     with mlflow.start_run(experiment_id=exp, run_name=f"train-{fp.short}", tags=tags) as run:
         mlflow.log_dict(provenance.system(), "environment/system.json")
         mlflow.log_text(provenance.packages(), "environment/packages.txt")
         mlflow.log_dict({"digest": fp.digest, "parts": fp.parts}, "fingerprint.json")
         mlflow.log_artifact(str(ctx.repo.model_dir(model) / "model.yaml"), "config")
-        result = train_model(
-            config,
-            dataset,
-            train_df,
-            val_df,
-            out_dir,
-            log_metrics=_log_epoch,
-        )
+        _log_datasets(ctx, config.dataset, data_version, {"train": train_df, "validation": val_df})
+        with PeakRss() as peak:
+            result = train_model(
+                config,
+                dataset,
+                train_df,
+                val_df,
+                out_dir,
+                log_metrics=_log_epoch,
+            )
         mlflow.log_params({k: _param(v) for k, v in result.params.items()})
+        # The per-epoch curves end at the last epoch; the saved weights are best_epoch's: log those.
+        best = result.history[result.best_epoch - 1] if result.best_epoch else {}
         mlflow.log_metrics(
             {
                 "train_seconds": result.seconds,
-                "peak_rss_mb": result.peak_rss_mb,
+                "peak_rss_mb": peak.mb,  # this run's peak, not the process's (pipelines/lifecycle/memory.py)
                 "best_epoch": result.best_epoch,
+                **{f"best_{k}": v for k, v in best.items() if k.startswith("val_")},
             }
         )
         info = _log_model(out_dir, result.artifact_dir)
@@ -151,6 +177,31 @@ def train(ctx: Context, model: str, *, force: bool = False) -> Candidate:
         local_dir=result.artifact_dir,
         trained_now=True,
     )
+
+
+_DATASET_CONTEXT = {"train": "training", "validation": "validation", "test": "evaluation"}  # split -> role
+
+
+def _log_datasets(ctx: Context, name: str, version: str, splits: dict[str, pd.DataFrame]) -> None:
+    """Fill the runs table's Dataset column: each split under `<dataset>-<split>`, digest = the DVC
+    data version (one version covers all three splits), source = the prepared splits folder."""
+    import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
+
+    from pipelines.data import _paths
+
+    label = ctx.repo.dataset(name).label_column
+    source = str(_paths.splits_dir(ctx.repo, name))
+    for split, frame in splits.items():
+        context = _DATASET_CONTEXT[split]
+        with warnings.catch_warnings():
+            # MLflow registers its local-file source for both "" and "file" schemes and warns that
+            # a path matches both; either is the same class.
+            warnings.filterwarnings(
+                "ignore", message=".*can be interpreted in multiple ways", category=UserWarning
+            )
+            data = from_pandas(frame, source=source, targets=label, name=f"{name}-{split}", digest=version)
+        mlflow.log_input(data, context=context)
 
 
 def _log_epoch(metrics: dict[str, float], epoch: int) -> None:
@@ -237,8 +288,21 @@ def evaluate(ctx: Context, candidate: Candidate) -> EvaluationResult:
     for stale in out_dir.iterdir():
         if stale.is_file():
             stale.unlink()
+    about = {
+        "candidate": f"v{candidate.version}" if candidate.version else "not registered yet",
+        "training run": candidate.run_id,
+        "fingerprint": candidate.fingerprint.short,
+        "data version": f"{config.dataset} {candidate.data_version[:12]}",
+    }
     result = evaluate_model(
-        config, dataset, predictor, test_df, out_dir, champion=champion, champion_label=champion_label
+        config,
+        dataset,
+        predictor,
+        test_df,
+        out_dir,
+        champion=champion,
+        champion_label=champion_label,
+        about=about,
     )
 
     exp = experiment_id(ctx.client, ctx.repo, candidate.model, ctx.env)
@@ -250,8 +314,17 @@ def evaluate(ctx: Context, candidate: Candidate) -> EvaluationResult:
         "aip.champion_version": str(champion_version.version) if champion_version else "none",
         GATES_TAG: "passed" if result.passed else "failed",
     }
-    name = f"evaluate-{candidate.fingerprint.short}-{ctx.env}"
+    # The champion is in the name: the same candidate evaluated against two champions is two runs.
+    versus = f"vs-v{champion_version.version}" if champion_version else "no-champion"
+    name = f"evaluate-{candidate.fingerprint.short}-{ctx.env}-{versus}"
+    # The run's description (markdown in the MLflow UI) links the candidate's training run.
+    note = f"Evaluation of [training run {candidate.run_id[:8]}](#/experiments/{exp}/runs/{candidate.run_id})"
+    if champion_version is not None:
+        v = champion_version.version
+        note += f" against [v{v}](#/models/{candidate.model}/versions/{v})"
+    tags["mlflow.note.content"] = note + f" (@{ctx.env}). Report: artifacts, evaluation/report.html."
     with mlflow.start_run(experiment_id=exp, run_name=name, tags=tags):
+        _log_datasets(ctx, config.dataset, candidate.data_version, {"test": test_df})
         mlflow.log_metrics({f"test_{k}": v for k, v in result.metrics.items() if _finite(v)})
         if result.champion_metrics:
             mlflow.log_metrics({f"champion_{k}": v for k, v in result.champion_metrics.items() if _finite(v)})
@@ -286,7 +359,11 @@ def last_passed_evaluation(ctx: Context, candidate: Candidate) -> dict[str, str]
     if not runs or runs[0].data.tags.get(GATES_TAG) != "passed":
         return None
     run = runs[0]
-    return {**run.data.tags, **{f"metric.{k}": str(v) for k, v in run.data.metrics.items()}}
+    return {
+        **run.data.tags,
+        **{f"metric.{k}": str(v) for k, v in run.data.metrics.items()},
+        EVALUATION_RUN: run.info.run_id,
+    }
 
 
 # ---- register ------------------------------------------------------------------------------
@@ -302,9 +379,38 @@ def register(ctx: Context, candidate: Candidate, evaluation: dict[str, str]) -> 
         **{k: v for k, v in evaluation.items() if k.startswith("aip.gate.")},
         **{f"aip.{k}": v for k, v in evaluation.items() if k.startswith("metric.test_")},
     }
-    version = ctx.registry.register(candidate.model, candidate.model_uri, candidate.run_id, tags)
+    version = ctx.registry.register(
+        candidate.model,
+        candidate.model_uri,
+        candidate.run_id,
+        tags,
+        description=_description(ctx, candidate, evaluation),
+    )
     candidate.version = str(version.version)
     return candidate.version
+
+
+def _description(ctx: Context, candidate: Candidate, evaluation: dict[str, str]) -> str:
+    """The version's description (markdown in the MLflow UI): where it came from, with links."""
+    exp = experiment_id(ctx.client, ctx.repo, candidate.model, ctx.env)
+    run = ctx.client.get_run(candidate.run_id)
+    commit = run.data.tags.get("aip.git_commit", "unknown")[:12]
+    lines = [
+        f"Fingerprint `{candidate.fingerprint.short}`, trained by "
+        f"[run {candidate.run_id[:8]}](#/experiments/{exp}/runs/{candidate.run_id}) "
+        f"at git `{commit}` on data `{candidate.data_version[:12]}`."
+    ]
+    if (eval_run := evaluation.get(EVALUATION_RUN)) is not None:
+        metrics = ", ".join(
+            f"{k.removeprefix('metric.test_')} {float(v):.4f}"
+            for k, v in sorted(evaluation.items())
+            if k.startswith("metric.test_") and k.removeprefix("metric.test_") in _DESCRIBED
+        )
+        lines.append(
+            f"Gates {evaluation.get(GATES_TAG, 'unknown')} in [evaluation {eval_run[:8]}]"
+            f"(#/experiments/{exp}/runs/{eval_run}) ({evaluation.get(ENV_TAG, ctx.env)}): {metrics}."
+        )
+    return "\n\n".join(lines)
 
 
 def set_alias(ctx: Context, candidate: Candidate) -> str | None:

@@ -1,7 +1,7 @@
 """The model server's sampling hook: one call where the REST front has produced predictions.
 
     from pipelines.monitoring.hook import sample_request
-    sample_request(service, call, model_input.payload, proba, request_id)
+    sample_request(service, call, payload, proba, request_id, traffic=headers.get("x-aip-traffic", ""))
 
 One `Sampler` per server process (created on first use from the repository the server runs in, the
 server's environment and its own `aip_serving_samples_written_total`); flushed at exit. It never
@@ -18,6 +18,8 @@ from typing import Any
 from pipelines.monitoring.sink import Sampler
 
 _log = logging.getLogger("pipelines.monitoring")
+TRAFFIC_HEADER = "X-AIP-Traffic"  # set by generated load; its value SYNTHETIC keeps a request out of the sink
+SYNTHETIC = "synthetic"
 _samplers: dict[int, Sampler | None] = {}
 _lock = threading.Lock()
 
@@ -42,8 +44,15 @@ def _sampler(service: Any) -> Sampler | None:
     return _samplers[key]
 
 
-def sample_request(service: Any, call: Any, payload: Any, proba: Any, request_id: str) -> None:
-    """Sample a successful predict/classify request into the drift sink (model.yaml monitoring)."""
+def sample_request(
+    service: Any, call: Any, payload: Any, proba: Any, request_id: str, *, traffic: str = ""
+) -> None:
+    """Sample a successful predict/classify request into the drift sink (model.yaml monitoring).
+
+    `traffic` is the request's `X-AIP-Traffic` header: `synthetic` (the canary load driver replaying
+    the test split, benchmarks) is never sampled, since drift is measured on what users send."""
+    if traffic.strip().lower() == SYNTHETIC:
+        return
     try:
         sampler = _sampler(service)
         model = call.slot.name

@@ -47,8 +47,12 @@ class Registry:
         except MlflowException:
             return None
 
-    def register(self, model: str, model_uri: str, run_id: str, tags: dict[str, str]) -> ModelVersion:
-        """Create a version unless the fingerprint in `tags` is registered already."""
+    def register(
+        self, model: str, model_uri: str, run_id: str, tags: dict[str, str], description: str | None = None
+    ) -> ModelVersion:
+        """Create a version unless the fingerprint in `tags` is registered already.
+
+        `description` is markdown in the MLflow UI (links work); the default names the fingerprint."""
         existing = self.version_for(model, tags[FINGERPRINT_TAG])
         if existing is not None:
             return existing
@@ -66,7 +70,7 @@ class Registry:
             source=model_uri,
             run_id=run_id,
             tags=tags,
-            description=f"fingerprint {tags[FINGERPRINT_TAG][:12]}",
+            description=description or f"fingerprint {tags[FINGERPRINT_TAG][:12]}",
             model_id=model_id,
         )
 

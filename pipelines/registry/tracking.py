@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 REACHABILITY_TIMEOUT_S = 5.0  # a healthy server answers /health in milliseconds
+# MLflow 3's UI picks its layout from this experiment tag: classic training runs, not GenAI traces.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+# Query parameter that opens MLflow 3's UI in its "Model training" view (it defaults to GenAI, which
+# hides the model registry); the UI reads it from the page's hash route.
+_TRAINING_VIEW = "?workflowType=machine_learning"
 
 
 class TrackingUnavailable(Exception):
@@ -90,6 +95,26 @@ def experiment_id(client: MlflowClient, repo: Repo, model: str, env: str | None 
     if client.tracking_uri.startswith(("http://", "https://")) and "AIP_ARTIFACT_STORE" not in os.environ:
         # A tracking server proxies artifacts to its own store (`--artifacts-destination`, set by
         # infra from the same artifact_store), so runners need no object-storage credentials.
-        return str(client.create_experiment(name))
+        return str(client.create_experiment(name, tags=EXPERIMENT_KIND))
     location = artifact_root(repo, env).rstrip("/") + f"/{model}"
-    return str(client.create_experiment(name, artifact_location=location))
+    return str(client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND))
+
+
+def ui_links(client: MlflowClient, base_url: str) -> list[str]:
+    """Direct links into the MLflow UI: each model's runs, and the model registry.
+
+    Tags older experiments with EXPERIMENT_KIND too, so they open on their training runs."""
+    base = base_url.rstrip("/")
+    lines = []
+    for exp in sorted(client.search_experiments(filter_string="name LIKE 'aip/%'"), key=lambda e: e.name):
+        if exp.tags.get("mlflow.experimentKind") is None:
+            for key, value in EXPERIMENT_KIND.items():
+                client.set_experiment_tag(exp.experiment_id, key, value)
+        runs = f"{base}/#/experiments/{exp.experiment_id}/runs{_TRAINING_VIEW}"
+        lines.append(f"  runs of {exp.name.removeprefix('aip/')}: {runs}")
+    lines.append(f"  model registry: {base}/#/models{_TRAINING_VIEW}")
+    lines.append(
+        "  MLflow 3 opens in its GenAI view (traces, no model registry): these links ask for its "
+        '"Model training" view; where the sidebar still shows GenAI, switch it to "Model training" there.'
+    )
+    return lines

@@ -1,5 +1,5 @@
-"""The admin API that `aip deploy` drives: canary and baseline load, traffic weights, promote, rollback, samples,
-rollout events (re-exported controller metrics) and, when enabled, fault injection.
+"""The admin API that `aip deploy` drives: canary and baseline load, traffic weights, promote,
+rollback, samples, rollout events (re-exported controller metrics) and, when enabled, fault injection.
 The contract is written down in docs/serving.md."""
 
 from __future__ import annotations

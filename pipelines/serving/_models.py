@@ -177,7 +177,8 @@ class ModelSlot:
             if label not in LABELS:
                 raise ServingError(
                     Code.INVALID_ARGUMENT,
-                    f"unknown version label {label!r} for model {self.name!r}; labels are stable, canary, baseline",
+                    f"unknown version label {label!r} for model {self.name!r}; "
+                    "labels are stable, canary, baseline",
                 )
             target = {"stable": self.stable, "canary": self.canary, "baseline": self.baseline}[label]
             if target is None:

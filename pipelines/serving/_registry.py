@@ -7,6 +7,7 @@ Weights come only from the aip artifact inside the registered MLflow model, thro
 from __future__ import annotations
 
 import logging
+import os
 import random
 import tempfile
 import threading
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from pipelines.repo.layout import Repo
     from pipelines.serving._metrics import ServerMetrics
 
-__all__ = ["LoadError", "ModelManager", "RegistryLoader", "batch_settings"]
+__all__ = ["LoadError", "ModelManager", "RegistryLoader", "batch_settings", "serving_runtime"]
 
 
 class LoadError(Exception):
@@ -45,18 +46,29 @@ def batch_settings(repo: Repo, model: str, env: str) -> BatchSettings:
     )
 
 
-class RegistryLoader:
-    """Reads the environment's MLflow registry; one load at a time (MLflow clients are not reentrant)."""
+def serving_runtime(repo: Repo, model: str, env: str) -> str:
+    """The model's `environments.<env>.serving.runtime` from model.yaml ('torch' if absent)."""
+    settings = repo.model(model).environments.get(env)
+    return settings.serving.runtime if settings is not None else "torch"
 
-    def __init__(self, ctx: Context) -> None:
+
+class RegistryLoader:
+    """Reads the environment's MLflow registry; one load at a time (MLflow clients are not reentrant).
+
+    Each loaded version runs on its model's configured runtime (model.yaml `serving.runtime`), or on
+    `runtime` for every model when given (`aip serve --runtime`).
+    """
+
+    def __init__(self, ctx: Context, runtime: str | None = None) -> None:
         self.ctx = ctx
+        self.runtime = runtime
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, repo: Repo, env: str | None) -> RegistryLoader:
+    def open(cls, repo: Repo, env: str | None, runtime: str | None = None) -> RegistryLoader:
         from pipelines.lifecycle.context import Context
 
-        return cls(Context.open(repo, env))
+        return cls(Context.open(repo, env), runtime)
 
     @property
     def env(self) -> str:
@@ -68,10 +80,10 @@ class RegistryLoader:
             found = self.ctx.registry.alias_version(model, self.ctx.env)
         return str(found.version) if found is not None else None
 
-    def load(self, model: str, version: str) -> Predictor:
+    def download(self, model: str, version: str, dst: Path) -> Path:
+        """Download the version's aip artifact folder under `dst`; returns the folder."""
         from mlflow.exceptions import MlflowException
 
-        from pipelines.artifacts import ArtifactError, load
         from pipelines.lifecycle.steps import ARTIFACT_KEY
 
         with self._lock:
@@ -79,27 +91,40 @@ class RegistryLoader:
                 self.ctx.client.get_model_version(model, version)
             except MlflowException as exc:
                 raise LoadError(f"{model} version {version} is not in the registry: {exc.message}") from None
-            with tempfile.TemporaryDirectory(prefix="aip-serve-") as tmp:
-                try:
-                    import mlflow
+            try:
+                import mlflow
 
-                    path = mlflow.artifacts.download_artifacts(
-                        artifact_uri=f"models:/{model}/{version}", dst_path=tmp
-                    )
-                except (MlflowException, OSError) as exc:
-                    raise LoadError(f"{model} version {version}: download failed: {exc}") from None
-                folder = Path(path) / "artifacts" / ARTIFACT_KEY
-                if not folder.is_dir():
-                    raise LoadError(
-                        f"{model} version {version}: no aip artifact (artifacts/{ARTIFACT_KEY}) in the "
-                        "registered model; was it registered by `aip register`?"
-                    )
-                try:
-                    return load(folder)
-                except ArtifactError as exc:
-                    raise LoadError(f"{model} version {version}: {exc}") from None
-                except Exception as exc:  # a corrupt config or tokenizer: report it, keep serving
-                    raise LoadError(f"{model} version {version}: {type(exc).__name__}: {exc}") from None
+                path = mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"models:/{model}/{version}", dst_path=str(dst)
+                )
+            except (MlflowException, OSError) as exc:
+                raise LoadError(f"{model} version {version}: download failed: {exc}") from None
+        folder = Path(path) / "artifacts" / ARTIFACT_KEY
+        if not folder.is_dir():
+            raise LoadError(
+                f"{model} version {version}: no aip artifact (artifacts/{ARTIFACT_KEY}) in the "
+                "registered model; was it registered by `aip register`?"
+            )
+        return folder
+
+    def load(self, model: str, version: str) -> Predictor:
+        from pipelines.artifacts import ArtifactError, load
+        from pipelines.artifacts.runtime import with_runtime
+
+        runtime = self.runtime or serving_runtime(self.ctx.repo, model, self.env)
+        # One forward pass per core: the batcher runs num_batch_threads of them at once.
+        threads = max(
+            1, (os.cpu_count() or 1) // batch_settings(self.ctx.repo, model, self.env).num_batch_threads
+        )
+        with tempfile.TemporaryDirectory(prefix="aip-serve-") as tmp:
+            folder = self.download(model, version, Path(tmp))
+            try:
+                cache = self.ctx.repo.state_dir / "cache" / "onnx"  # export once per weights
+                return with_runtime(load(folder), runtime, threads=threads, cache_dir=cache)
+            except ArtifactError as exc:
+                raise LoadError(f"{model} version {version}: {exc}") from None
+            except Exception as exc:  # a corrupt config or tokenizer: report it, keep serving
+                raise LoadError(f"{model} version {version}: {type(exc).__name__}: {exc}") from None
 
 
 class ModelManager:

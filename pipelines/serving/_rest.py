@@ -158,8 +158,8 @@ def build_app(service: Service) -> Starlette:
         try:
             if call.extra_latency:
                 await asyncio.sleep(call.extra_latency)
-            if call.injected_error:
-                raise ServingError(Code.INTERNAL, "injected fault")
+            if (injected := call.injected_error()) is not None:
+                raise injected
             data = req.decode_json(body)
             target = call.target
             if verb == "predict":
@@ -176,7 +176,8 @@ def build_app(service: Service) -> Starlette:
             call.code = 200
             from pipelines.monitoring.hook import sample_request  # drift samples (model.yaml monitoring)
 
-            sample_request(service, call, model_input.payload, proba, info["request_id"])
+            traffic = request.headers.get("x-aip-traffic", "")  # "synthetic": kept out of the drift sink
+            sample_request(service, call, model_input.payload, proba, info["request_id"], traffic=traffic)
             return json_response(answer, headers=headers)
         except ServingError as exc:
             call.code = exc.code.http

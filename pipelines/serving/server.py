@@ -2,6 +2,7 @@
 
     aip serve                                    # every model with the default env's alias
     aip serve --env dev --models tumor-classifier --grpc-port 0
+    aip serve --models topic-classifier --version 3 --runtime torch   # a pinned version (benchmarks)
 
 Shutdown (SIGTERM or Ctrl-C): stop accepting, let in-flight requests finish (up to `grace_seconds`),
 drain the batching queues, exit 0.
@@ -38,6 +39,8 @@ class ServeError(Exception):
 class ServeOptions:
     env: str | None = None
     models: list[str] = field(default_factory=list)  # empty: every model holding the env's alias
+    version: str | None = None  # serve this version instead of the alias's (exactly one model)
+    runtime: str | None = None  # CPU runtime for every model; None: each model.yaml's serving.runtime
     host: str = "127.0.0.1"
     rest_port: int = 8501  # TF Serving's REST port
     grpc_port: int | None = None  # TF Serving's gRPC port; 0 disables; None: 8500 if the grpc extra is in
@@ -61,7 +64,13 @@ def _token(var: str | None, what: str) -> str | None:
 def build_service(repo: Repo, options: ServeOptions, progress: Callable[[str], None] = print) -> Service:
     """Load every model's stable version and return the service the fronts share."""
     from pipelines.serving._metrics import ServerMetrics
-    from pipelines.serving._registry import LoadError, ModelManager, RegistryLoader, batch_settings
+    from pipelines.serving._registry import (
+        LoadError,
+        ModelManager,
+        RegistryLoader,
+        batch_settings,
+        serving_runtime,
+    )
     from pipelines.serving._service import Service
 
     env, _ = repo.environment(options.env)
@@ -75,11 +84,17 @@ def build_service(repo: Repo, options: ServeOptions, progress: Callable[[str], N
     unknown = [m for m in options.models if m not in known]
     if unknown:
         raise ServeError(f"unknown model(s) {', '.join(unknown)}; models/ has: {', '.join(known)}")
-    loader = RegistryLoader.open(repo, env)
+    if options.version is not None and (len(options.models) != 1 or not options.version.isdigit()):
+        raise ServeError("--version takes a registry version number and exactly one model in --models")
+    from pipelines.artifacts.runtime import RUNTIMES
+
+    if options.runtime is not None and options.runtime not in RUNTIMES:
+        raise ServeError(f"--runtime {options.runtime}: choose from {', '.join(RUNTIMES)}")
+    loader = RegistryLoader.open(repo, env, options.runtime)
     metrics = ServerMetrics()
     manager = ModelManager(loader, metrics, seed=options.seed)
     for name in options.models or known:
-        version = loader.alias_version(name)
+        version = options.version or loader.alias_version(name)
         if version is None:
             if options.models:
                 raise ServeError(
@@ -89,13 +104,15 @@ def build_service(repo: Repo, options: ServeOptions, progress: Callable[[str], N
             progress(f"warning: skipping {name}: no registry alias '{env}'")
             event("model_skipped", logging.WARNING, model=name, reason=f"no alias {env}")
             continue
-        progress(f"loading {name} version {version} (alias '{env}') ...")
+        source = "pinned by --version" if options.version else f"alias '{env}'"
+        runtime = options.runtime or serving_runtime(repo, name, env)
+        progress(f"loading {name} version {version} ({source}, runtime {runtime}) ...")
         manager.add_model(name, batch_settings(repo, name, env))
         try:
             manager.load_stable(name, version)
         except LoadError as exc:
             raise ServeError(f"cannot serve {name}: {exc}") from None
-        event("model_loaded", model=name, version=version, label="stable")
+        event("model_loaded", model=name, version=version, label="stable", runtime=runtime)
     if not manager.slots:
         raise ServeError(f"no model has a registry alias '{env}'; run `aip run --env {env}` first")
     return Service(

@@ -238,3 +238,51 @@ def test_a_broken_model_fails_gates_and_the_summary_leads_with_them(tmp_path: Pa
     assert summary[0].startswith("evaluation FAILED: 0/4 gates passed")
     assert summary[1] == "  FAIL  accuracy min: accuracy = 0.000 < min 0.900"
     assert "champion (prod v1)" in result.report_md.read_text()
+
+
+def _metric_row(md: str, metric: str) -> list[str]:
+    line = next(row for row in md.splitlines() if row.startswith(f"| {metric} |"))
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_report_names_the_run_and_shows_intervals_baseline_and_change_in_words(tmp_path: Path) -> None:
+    candidate = load(_artifact(tmp_path / "soft", 0.5))  # same answers as the champion, less sure
+    champion = load(_artifact(tmp_path / "champion", 1.0))
+    about = {"candidate": "v3", "training run": "0123abcd", "fingerprint": "f00dfeed"}
+    result = evaluate_model(
+        _config(0.9),
+        DATASET,
+        candidate,
+        _test_split(),
+        tmp_path / "eval",
+        champion=champion,
+        champion_label="v2 (@local)",
+        about=about,
+    )
+    md, page = result.report_md.read_text(), result.report_html.read_text()
+    # header: who was evaluated, not a temporary folder
+    assert "- training run: 0123abcd" in md and "- fingerprint: f00dfeed" in md and "- evaluated: " in md
+    assert str(tmp_path) not in md and str(tmp_path) not in page
+    header = next(r for r in md.splitlines() if r.startswith("| metric |"))
+    assert header == (
+        "| metric | better | candidate | 95% CI | majority baseline | champion (v2 (@local)) | change "
+        "| change 95% CI |"
+    )
+    accuracy = _metric_row(md, "accuracy")
+    assert accuracy[4] == "0.5000"  # the baseline: always the most frequent class of a 3/3 split
+    assert accuracy[6] == "+0.0000 same"
+    log_loss = _metric_row(md, "log_loss")
+    assert float(log_loss[2]) > float(log_loss[5]) and log_loss[6].endswith("worse")  # lower is better
+    low, high = (float(x) for x in log_loss[3].strip("[]").split(","))
+    assert low <= float(log_loss[2]) <= high
+    # headlines: the positive class's sensitivity, and the baseline
+    assert "## Headlines" in md and "Sensitivity for malignant (the positive class): 1.0000 (3/3)" in md
+    assert result.findings[-1].startswith("Baseline: always answering benign")
+    # two plots per row in the HTML
+    assert 'class="plots"' in page and "grid-template-columns:repeat(2" in page
+    assert page.count("data:image/png;base64,") == 4
+    # the PR comment still reads the champion column as numbers
+    from pipelines.gitops.comment import _report_champion
+
+    label, values = _report_champion(result.report_md)
+    assert label == "v2 (@local)" and values["accuracy"] == 1.0

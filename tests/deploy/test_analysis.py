@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from pipelines.config.model import Analysis
+from pipelines.deploy import simulation
 from pipelines.deploy.analysis import (
     OTHER_CLASSES,
     WindowData,
@@ -22,7 +23,6 @@ from pipelines.deploy.analysis import (
     psi,
     unavailable,
 )
-from pipelines.deploy import simulation
 from pipelines.deploy.simulation import LONG_TAIL_17
 
 T = Analysis()  # the defaults of model.yaml's rollout.analysis
@@ -52,12 +52,19 @@ def by_name(result):
         # A realistic 1% 5xx on both sides, against a ceiling a team with that rate would set.
         ("tabular, 1% 5xx", 150, {"error_rate": 0.01}, Analysis(max_error_rate=0.03)),
         ("17 classes, long tail", 150, {"shares": TOPIC_SHARES}, T),
-        ("17 classes, 1% 5xx + 1% 4xx", 200, {"shares": TOPIC_SHARES, "error_rate": 0.01, "client_error_rate": 0.01}, Analysis(max_error_rate=0.03)),
+        (
+            "17 classes, 1% 5xx + 1% 4xx",
+            200,
+            {"shares": TOPIC_SHARES, "error_rate": 0.01, "client_error_rate": 0.01},
+            Analysis(max_error_rate=0.03),
+        ),
     ],
 )
 def test_healthy_twins_pass_at_least_99_percent_of_400_intervals(label, n, kwargs, thresholds):
     rng = np.random.default_rng(1)
-    results = [analyse(window(rng, n, **kwargs), window(rng, n, **kwargs), thresholds).result for _ in range(400)]
+    results = [
+        analyse(window(rng, n, **kwargs), window(rng, n, **kwargs), thresholds).result for _ in range(400)
+    ]
     assert results.count("pass") >= 396, (label, {r: results.count(r) for r in set(results)})
 
 
@@ -251,3 +258,13 @@ def test_simulated_rollouts_promote_healthy_twins_and_roll_back_a_five_percent_f
     t = Analysis(max_error_rate=0.02)
     assert [simulation.rollout(rng, noisy, noisy, t) for _ in range(10)] == ["promoted"] * 10
     assert [simulation.rollout(rng, faulty, noisy, t) for _ in range(10)] == ["rolled_back"] * 10
+
+
+def test_a_small_relative_median_shift_of_a_slow_model_is_not_a_regression():
+    # A text model at ~180 ms whose batches make a +12 ms (7%) shift look significant: below 10%.
+    rng = np.random.default_rng(15)
+    canary, baseline = window(rng, 400, latency_ms=180, extra_ms=12), window(rng, 400, latency_ms=180)
+    check = by_name(analyse(canary, baseline, T))["latency_mann_whitney"]
+    assert check.result == "pass" and "10% of the baseline median" in check.detail
+    slower = by_name(analyse(window(rng, 400, latency_ms=180, extra_ms=60), baseline, T))
+    assert slower["latency_mann_whitney"].result == "fail"

@@ -52,7 +52,7 @@ ANALYSIS = {"min_requests": 100, "max_inconclusive": 3, "max_error_rate": 0.02}
 ROLLOUTS = {
     TUMOR: [{"set_weight": 25}, {"analysis_seconds": 3}, {"set_weight": 50}, {"analysis_seconds": 3}],
     # The text model answers fewer requests/s on 2 cores: longer intervals for the same counts.
-    TEXT: [{"set_weight": 25}, {"analysis_seconds": 6}, {"set_weight": 50}, {"analysis_seconds": 5}],
+    TEXT: [{"set_weight": 25}, {"analysis_seconds": 8}, {"set_weight": 50}, {"analysis_seconds": 5}],
 }
 CLIENTS = 8
 FAULT_TRIALS = 5
@@ -162,7 +162,11 @@ def _corrupt(artifact: Path) -> None:
 
 def _configure(data: Any, model: str) -> None:
     data["environments"]["local"] = {
-        **({"serving": data["environments"]["local"]["serving"]} if "serving" in data["environments"]["local"] else {}),
+        **(
+            {"serving": data["environments"]["local"]["serving"]}
+            if "serving" in data["environments"]["local"]
+            else {}
+        ),
         "rollout": {"steps": ROLLOUTS[model], "analysis": ANALYSIS},
     }
     if model == TEXT:  # one epoch, gates an untrained head would fail: the deploy is under test here
@@ -305,7 +309,9 @@ def test_every_fault_kind_is_rolled_back_in_every_trial(world: World, busy_machi
     outcomes = []
     for _ in range(FAULT_TRIALS):
         stable = world.alias()
-        canary = {"healthy": world.other_healthy(), "one_class": world.one_class, "corrupt": world.corrupt}[which]
+        canary = {"healthy": world.other_healthy(), "one_class": world.one_class, "corrupt": world.corrupt}[
+            which
+        ]
         result = deploy(world, canary, after_canary_loaded=inject(world, **fault) if fault else None)
         outcomes.append(result.verdict)
         TRIALS.record(world.model, kind, result.verdict, expected="rolled_back")
@@ -315,7 +321,9 @@ def test_every_fault_kind_is_rolled_back_in_every_trial(world: World, busy_machi
     assert outcomes == ["rolled_back"] * FAULT_TRIALS
 
 
-def test_healthy_twins_with_a_realistic_error_rate_are_promoted_in_every_trial(world: World, busy_machine: int):
+def test_healthy_twins_with_a_realistic_error_rate_are_promoted_in_every_trial(
+    world: World, busy_machine: int
+):
     def background_errors() -> None:
         for label in ("stable", "canary", "baseline"):
             world.admin("PUT", "/faults", {"label": label, "error_rate": BASELINE_ERROR_RATE})
@@ -335,7 +343,8 @@ def test_healthy_twins_with_a_realistic_error_rate_are_promoted_in_every_trial(w
             assert state["stable"]["version"] == canary and state["canary"] is None  # the label moved
             assert state["baseline"] is None
             assert all(
-                min(i.analysis["canary"]["requests"], i.analysis["baseline"]["requests"]) >= ANALYSIS["min_requests"]
+                min(i.analysis["canary"]["requests"], i.analysis["baseline"]["requests"])
+                >= ANALYSIS["min_requests"]
                 for i in result.intervals
                 if i.result == "pass"
             )
@@ -361,7 +370,9 @@ def test_a_promotion_the_backend_refuses_puts_the_alias_back(world: World, monke
     assert_stable_untouched(world, stable, result)
 
 
-def test_an_alias_that_cannot_be_set_never_promotes_the_backend(world: World, monkeypatch: pytest.MonkeyPatch):
+def test_an_alias_that_cannot_be_set_never_promotes_the_backend(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
     from mlflow.exceptions import MlflowException
 
     stable, canary = world.alias(), world.other_healthy()

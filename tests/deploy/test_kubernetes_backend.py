@@ -47,7 +47,9 @@ STABLE, CANARY, BASELINE = "model-server-stable", "model-server-canary", "model-
 def pin_stable(cluster: OfflineKubectl, version: str) -> None:
     """What a previous promotion left: the stable Deployment pinned to a version."""
     container = {"name": "model-server", "env": [{"name": "MODEL_VERSION", "value": version}]}
-    cluster.patch("Deployment", STABLE, "strategic", {"spec": {"template": {"spec": {"containers": [container]}}}})
+    cluster.patch(
+        "Deployment", STABLE, "strategic", {"spec": {"template": {"spec": {"containers": [container]}}}}
+    )
 
 
 def test_a_canary_rollout_moves_route_weights_for_canary_and_baseline_and_pins_versions(cluster):

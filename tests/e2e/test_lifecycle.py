@@ -227,3 +227,114 @@ def test_data_that_breaks_its_expectations_stops_before_training(after_first_run
     assert models["tumor-classifier"]["status"] == "failed: data"
     assert "expect_table_row_count_to_be_between" in result.stderr
     assert training_runs(root, "tumor-classifier") == runs
+
+
+# ---- the canary demo: real decisions, and the run ends where git says -----------------------------
+def repo_version(root: Path, model: str) -> str:
+    """The registered version of the fingerprint the repository describes now."""
+    digest = json.loads(run_aip(root, "fingerprint", model).stdout)["fingerprint"]
+    found = [v for v in registry(root).search_model_versions(f"name = '{model}'")]
+    return next(str(v.version) for v in found if v.tags.get("aip.fingerprint") == digest)
+
+
+def alias(root: Path, model: str) -> str:
+    return str(registry(root).get_model_version_by_alias(model, "local").version)
+
+
+def sampled_records(root: Path) -> list[dict[str, Any]]:
+    """Everything the server wrote to the drift sink of `local` (sampling 10% of what it was sent)."""
+    sink = root / ".aip" / "samples" / "local"
+    return [json.loads(line) for part in sink.rglob("*.jsonl") for line in part.read_text().splitlines()]
+
+
+def test_make_runs_demo_ends_on_the_repositorys_version_and_a_rerun_deploys_nothing(after_first_run):
+    root = after_first_run
+    assert alias(root, "tumor-classifier") == repo_version(root, "tumor-classifier") == "1"
+
+    out = root / "demo.json"
+    first = run_aip(root, "run", "tumor-classifier", "--canary-demo-if-new", "--summary-json", str(out))
+    assert first.returncode == 0, first.stderr[-3000:]
+    demo = json.loads(out.read_text())["models"][0]["demo"]
+    assert demo["challenger"] == "2", demo  # a fresh state: the demo ran and registered its challenger
+    assert alias(root, "tumor-classifier") == repo_version(root, "tumor-classifier") == "1", demo
+    if demo["verdict"] == "promoted":  # the way back was a canary, or a direct restore said so
+        assert demo["restored"] == "1" and (
+            demo["restore_verdict"] == "promoted" or "restored_directly" in demo
+        )
+    # The load driver's replayed test rows are marked synthetic: none reached the drift sink.
+    assert sampled_records(root) == []
+    drift = run_aip(root, "drift", "tumor-classifier")
+    assert drift.returncode == 4 and "insufficient data" in drift.stdout, drift.stdout + drift.stderr
+
+    # The challenger has the lineage of any version: the pipeline's train step made it.
+    client = registry(root)
+    challenger = client.get_model_version("tumor-classifier", "2")
+    assert challenger.tags["aip.demo"].startswith("seed-")
+    assert challenger.tags["aip.git_commit"] == git(root, "rev-parse", "HEAD").strip()
+    assert (
+        challenger.tags["aip.data.breast-cancer"]
+        == registry(root).get_model_version("tumor-classifier", "1").tags["aip.data.breast-cancer"]
+    )
+    assert challenger.tags["aip.gates"] == "passed" and "aip.metric.test_accuracy" in challenger.tags
+    run = client.get_run(challenger.run_id)
+    assert (
+        run.data.params["seed"]
+        != client.get_run(client.get_model_version("tumor-classifier", "1").run_id).data.params["seed"]
+    )
+    assert {"train_seconds", "best_epoch"} <= set(run.data.metrics)
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"config", "environment", "fingerprint.json"} <= artifacts
+
+    again = run_aip(root, "run", "--canary-demo-if-new", "--summary-json", str(out))
+    assert again.returncode == 0, again.stderr[-3000:]
+    models = {m["model"]: m for m in json.loads(out.read_text())["models"]}
+    assert {m["status"] for m in models.values()} == {"up-to-date"}
+    assert all(not m["deploy"] and not m["demo"] for m in models.values()), models
+    assert "canaries need a server" not in again.stderr and "make demo" in again.stderr  # no server started
+    assert versions(root, "tumor-classifier") == ["1", "2"]
+    assert alias(root, "tumor-classifier") == "1"
+
+
+def test_a_demo_whose_way_back_is_rolled_back_restores_the_repositorys_version_directly(after_first_run):
+    """Decisions forced by a stand-in deployer: the challenger wins, the canary back loses."""
+    import time
+
+    from pipelines.deploy.controller import DeployResult
+    from pipelines.deploy.report import write
+    from pipelines.deploy.server import LocalServer
+    from pipelines.lifecycle.context import Context
+    from pipelines.lifecycle.demo import run_demo
+    from pipelines.lifecycle.run import ModelOutcome
+    from pipelines.repo.layout import Repo
+
+    root = after_first_run
+    ctx = Context.open(Repo(root), "local")
+    calls: list[str] = []
+
+    def deployer(ctx: Context, model: str, version: str, server: object) -> DeployResult:
+        calls.append(version)
+        stable = alias(root, model)
+        result = DeployResult(model, "local", version, stable, "promoted", started=time.time())
+        if len(calls) == 1:
+            ctx.registry.set_alias(model, "local", version)  # what a promotion does
+            result.events.append((time.time(), "promoted"))
+        else:
+            result.verdict, result.reason = "rolled_back", "step 2 failed: latency_p95_ratio: 1.33 > 1.2"
+            result.events.append((time.time(), "rolled_back"))
+        result.finished = time.time()
+        result.report, result.chart = write(root / ".aip", result)
+        return result
+
+    outcome = ModelOutcome("tumor-classifier", version="1")
+    nobody = LocalServer("http://127.0.0.1:9", None, None)  # unreachable: the registry is what we check
+    run_demo(ctx, outcome, nobody, deployer)
+
+    assert calls == ["2", "1"]
+    assert alias(root, "tumor-classifier") == repo_version(root, "tumor-classifier") == "1"
+    assert outcome.demo["restored_directly"] == "the canary back to v1 ended rolled_back"
+    tag = registry(root).get_model_version("tumor-classifier", "1").tags["aip.deploy.local.restored"]
+    assert "rolled_back" in tag
+    folders = sorted((root / ".aip" / "deploys" / "local" / "tumor-classifier").glob("v1-*"))
+    report = json.loads((folders[-1] / "report.json").read_text())  # the newest: the way back
+    assert [e["event"] for e in report["events"]] == ["rolled_back", "restored"]
+    assert "restored directly" in report["reason"]

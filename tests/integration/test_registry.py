@@ -184,3 +184,21 @@ def test_registry_works_through_a_tracking_server(mlflow_server, aip_repo, tmp_p
     assert len(registry.client.search_model_versions("name = 'tumor-classifier'")) == 1
     registry.set_alias("tumor-classifier", "dev", version)
     assert str(registry.alias_version("tumor-classifier", "dev").version) == version
+
+
+def test_ui_links_open_each_models_runs_in_the_model_training_view(registry, aip_repo):
+    from pipelines.registry.tracking import ui_links
+
+    exp = experiment_id(registry.client, Repo(aip_repo), "tumor-classifier")
+    # created with the kind MLflow 3's UI reads, so the experiment opens on its training runs
+    kind = registry.client.get_experiment(exp).tags["mlflow.experimentKind"]
+    assert kind == "custom_model_development"
+    older = registry.client.create_experiment("aip/older-model")  # made before the tag existed
+    lines = ui_links(registry.client, "http://127.0.0.1:5000/")
+    assert (
+        f"  runs of tumor-classifier: http://127.0.0.1:5000/#/experiments/{exp}/runs?workflowType=machine_learning"
+        in lines
+    )
+    assert "  model registry: http://127.0.0.1:5000/#/models?workflowType=machine_learning" in lines
+    assert registry.client.get_experiment(older).tags["mlflow.experimentKind"] == "custom_model_development"
+    assert any('"Model training"' in line for line in lines)

@@ -202,5 +202,10 @@ def test_injected_faults_answer_500_400_and_429_in_their_shares():
     fault = Fault(error_rate=0.1, client_error_rate=0.2, shed_rate=0.3)
     rng = random.Random(3)
     seen = Counter(fault.draw(rng) for _ in range(20_000))
-    for code, share in ((Code.INTERNAL, 0.1), (Code.INVALID_ARGUMENT, 0.2), (Code.RESOURCE_EXHAUSTED, 0.3), (None, 0.4)):
+    for code, share in (
+        (Code.INTERNAL, 0.1),
+        (Code.INVALID_ARGUMENT, 0.2),
+        (Code.RESOURCE_EXHAUSTED, 0.3),
+        (None, 0.4),
+    ):
         assert abs(seen[code] / 20_000 - share) < 0.015, (code, seen[code])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import os
 import shutil
 import signal
@@ -133,22 +132,3 @@ def test_unnamed_models_without_the_alias_are_skipped_with_a_warning(served_repo
     text = "".join(lines)
     assert "warning: skipping topic-classifier: no registry alias 'local'" in text
     assert f"serving {MODEL} v1" in text
-
-
-def test_bench_serving_prints_a_markdown_table(served_repo, tmp_path):
-    out = tmp_path / "bench.json"
-    result = run_aip(
-        served_repo, "bench", "serving", "--model", MODEL, "--modes", "inprocess,rest",
-        "--clients", "2", "--duration", "2", "--output", str(out),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "| mode | requests/s | p50 ms | p99 ms | RSS MB | errors | load avg | note |" in result.stdout
-    assert "REST vs in-process:" in result.stdout
-    figures = {r["mode"]: r for r in json.loads(out.read_text())}
-    assert set(figures) == {"inprocess", "rest"}
-    assert figures["rest"]["errors"] == 0 and figures["rest"]["rps"] > 0
-
-
-def test_bench_serving_refuses_unknown_modes(served_repo):
-    result = run_aip(served_repo, "bench", "serving", "--model", MODEL, "--modes", "warp")
-    assert result.returncode == 1 and "unknown mode(s) warp" in result.stderr
