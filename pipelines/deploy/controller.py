@@ -326,25 +326,24 @@ def _rollout(
         result.weights.append((time.time(), percent))
         backend.record({"model": model, "env": env, "kind": "weight", "weight": percent / 100})
 
+    def stop(verdict: Verdict, reason: str) -> None:
+        """End before any traffic reached the canary: nothing to analyse, stable untouched."""
+        result.verdict, result.reason = verdict, reason
+        result.events.append((time.time(), verdict))
+        say(f"    {verdict.upper().replace('_', ' ')}: {reason}")
+        backend.rollback(model)
+
     say(f"    load canary v{version}")
     try:
         backend.load_canary(model, version)
     except CanaryLoadFailed as exc:
-        result.verdict, result.reason = "rolled_back", f"canary failed to load: {exc}"
-        result.events.append((time.time(), "rolled_back"))
-        say(f"    ROLLED BACK: {result.reason}")
-        backend.rollback(model)
-        return
+        return stop("rolled_back", f"canary failed to load: {exc}")
     say(f"    load baseline v{stable} (a fresh instance of the stable version, compared with the canary)")
     try:
         backend.load_baseline(model)
     except BackendError as exc:
         # Not the canary's fault, but without a baseline there is nothing fair to compare with.
-        result.verdict, result.reason = "aborted", f"the baseline could not start: {exc}"
-        result.events.append((time.time(), "aborted"))
-        say(f"    ABORTED: {result.reason}")
-        backend.rollback(model)
-        return
+        return stop("aborted", f"the baseline could not start: {exc}")
     result.baseline_version = stable
     result.weights.append((time.time(), 0))
     result.events.append((time.time(), "canary_loaded"))
