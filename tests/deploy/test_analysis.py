@@ -80,7 +80,8 @@ def test_five_percent_errors_fail_the_absolute_check_on_a_binomial_test():
 @pytest.mark.parametrize(
     ("errors", "expected", "words"),
     [
-        (2, "pass", "not significant"),  # 1.3% > 1%, but a true 1% shows >= 2 errors in 150 requests 44% of the time
+        # 1.3% > 1%, but a true 1% shows >= 2 errors in 150 requests 44% of the time
+        (2, "pass", "not significant"),
         (5, "inconclusive", "suggestive: hold"),  # p ~ 0.02: hold for more data
         (8, "fail", "significant"),  # p ~ 0.0002
     ],

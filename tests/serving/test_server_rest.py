@@ -132,7 +132,9 @@ def test_canary_lifecycle_load_split_promote(server, tumor_rows):
         "model": MODEL,
         "stable": {"version": "1", "state": "AVAILABLE"},
         "canary": None,
+        "baseline": None,
         "canary_weight": 0.0,
+        "baseline_weight": 0.0,
     }
 
     loaded = server.request("POST", f"{ADMIN}/canary", {"version": "2"}, admin=True)
@@ -162,7 +164,14 @@ def test_canary_lifecycle_load_split_promote(server, tumor_rows):
 
     promoted = server.request("POST", f"{ADMIN}/promote", admin=True)
     stable_v2 = {"version": "2", "state": "AVAILABLE"}
-    assert promoted.json() == {"model": MODEL, "stable": stable_v2, "canary": None, "canary_weight": 0.0}
+    assert promoted.json() == {
+        "model": MODEL,
+        "stable": stable_v2,
+        "canary": None,
+        "baseline": None,
+        "canary_weight": 0.0,
+        "baseline_weight": 0.0,
+    }
     assert {server.predict(tumor_rows[:1]).headers["x-model-version"] for _ in range(10)} == {"2"}
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
