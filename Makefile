@@ -20,7 +20,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 
-.PHONY: help setup run demo test test-fast lint fmt lock ui bench bench-venv bench-serving clean-state
+.PHONY: help setup system-deps run demo test test-fast lint fmt lock ui bench bench-venv bench-serving clean-state
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,8 +34,14 @@ run: setup ## the main job: validate, data, train, evaluate, register, deploy (E
 demo: setup ## `make run`, then the canary demo again: a seed-variant challenger canaried, @local ends on the repo's version
 	$(AIP) run --env $(ENV) --canary-demo
 
-test: setup tools-venv bench-venv ## every test, slow ones included (what CI runs)
-	$(PY) -m pytest -q
+# Tests commit in scratch repositories: give git an identity when the machine has none (env only).
+GIT_IDENTITY := $(if $(shell git config --get user.email 2>/dev/null),,GIT_AUTHOR_NAME=aip GIT_AUTHOR_EMAIL=aip@example.invalid GIT_COMMITTER_NAME=aip GIT_COMMITTER_EMAIL=aip@example.invalid)
+
+system-deps: ## Debian packages the tests need (prometheus, promtool); nothing when installed
+	@scripts/system-deps.sh
+
+test: setup tools-venv bench-venv system-deps ## every test, slow ones included (what CI runs)
+	$(GIT_IDENTITY) $(PY) -m pytest -q
 
 test-fast: setup ## the fast tests only
 	$(PY) -m pytest -q -m "not slow"

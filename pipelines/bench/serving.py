@@ -347,18 +347,24 @@ class _Run:
         cmd = self._serve_cmd(runtime, port, 0)
         with _process(cmd, self.env, port, "/readyz", self.logs / f"rest-{runtime}.log") as pid:
             loop = self.loop(http_client(port, path, bodies, header_version))
-            result = _result(
-                "rest",
-                "aip serve (REST)",
-                runtime,
-                loop,
-                concurrency=self.options.clients,
-                rows=1,
-                rss=_rss_mb(pid),
-                load_start=load_start,
-                settings=self._batching_settings(),
-            )
-            result.mean_batch_rows = self._mean_batch_rows(port)
+            return self._served("rest", "aip serve (REST)", runtime, loop, pid, load_start, port)
+
+    def _served(
+        self, mode: str, server: str, runtime: str, loop: Any, pid: int, load_start: float, rest_port: int
+    ) -> ModeResult:
+        """The result of an `aip serve` mode, with the server's own mean batch size."""
+        result = _result(
+            mode,
+            server,
+            runtime,
+            loop,
+            concurrency=self.options.clients,
+            rows=1,
+            rss=_rss_mb(pid),
+            load_start=load_start,
+            settings=self._batching_settings(),
+        )
+        result.mean_batch_rows = self._mean_batch_rows(rest_port)
         return result
 
     def grpc(self, runtime: str) -> ModeResult:
@@ -410,19 +416,7 @@ class _Run:
 
             loop = self.loop(make)
             channel.close()
-            result = _result(
-                "grpc",
-                "aip serve (gRPC)",
-                runtime,
-                loop,
-                concurrency=self.options.clients,
-                rows=1,
-                rss=_rss_mb(pid),
-                load_start=load_start,
-                settings=self._batching_settings(),
-            )
-            result.mean_batch_rows = self._mean_batch_rows(rest)
-        return result
+            return self._served("grpc", "aip serve (gRPC)", runtime, loop, pid, load_start, rest)
 
     # ---- mlflow models serve -------------------------------------------------------------------
     def _mlflow(
