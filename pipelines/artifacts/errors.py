@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pipelines.errors import AipError
+
 __all__ = ["ArtifactError"]
 
 
-class ArtifactError(Exception):
+class ArtifactError(AipError):
     """The folder is not a loadable model artifact, or an input does not fit it."""

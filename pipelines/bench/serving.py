@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pipelines.bench._load import Answer, LoopResult, Send, closed_loop, http_client
+from pipelines.errors import AipError
 
 if TYPE_CHECKING:
     from pipelines.artifacts import Predictor
@@ -102,8 +103,8 @@ class ModeResult:
     first_error: str = ""
 
 
-class BenchError(Exception):
-    user_facing = True
+class BenchError(AipError):
+    """The benchmark could not run; the message says which step and why."""
 
 
 # ---- inputs --------------------------------------------------------------------------------
@@ -718,8 +719,10 @@ def run_benchmark(repo: Repo, options: BenchOptions, progress: Callable[[str], N
     load_avg_start = os.getloadavg()[0]
     progress(f"loading {options.model} version {version} (load average {load_avg_start:.2f}) ...")
     with tempfile.TemporaryDirectory(prefix="aip-bench-") as tmp:
-        artifact = loader.download(options.model, version, Path(tmp))
         from pipelines.artifacts import load
+        from pipelines.registry.loader import download_artifact
+
+        artifact = download_artifact(f"models:/{options.model}/{version}", Path(tmp))
 
         predictor = load(artifact)
         frame = _test_split(repo, options.model)

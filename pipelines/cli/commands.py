@@ -93,7 +93,7 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
 
 
 def _context(env: str | None):  # type: ignore[no-untyped-def]
-    from pipelines.lifecycle.context import Context
+    from pipelines.registry.context import Context
 
     return Context.open(_repo(), env)
 

@@ -54,7 +54,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from pipelines.deploy.controller import resolve_version
     from pipelines.deploy.report import as_dict
     from pipelines.deploy.runner import deploy_in_env
-    from pipelines.lifecycle.context import Context
+    from pipelines.registry.context import Context
     from pipelines.repo.layout import Repo
 
     repo = Repo.discover()

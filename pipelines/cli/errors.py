@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from pipelines.errors import is_expected
+
 EXIT_FAILED = 1  # a step, an expectation or a gate failed
 EXIT_USAGE = 2  # bad usage or bad configuration
 
@@ -27,7 +29,7 @@ def run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
         return 130
     except Exception as exc:
         # Engine errors carry their own clear message; anything else is a bug worth a traceback.
-        if getattr(exc, "user_facing", False) or type(exc).__module__.startswith("pipelines."):
+        if is_expected(exc):
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_FAILED
         raise

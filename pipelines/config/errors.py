@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.errors import AipError
+
 
 def _display(path: Path) -> str:
     """The path relative to the working directory when it is below it (shorter, clickable)."""
@@ -30,7 +32,7 @@ class Problem:
 
 
 @dataclass
-class ConfigError(Exception):
+class ConfigError(AipError):
     """Raised with every problem found, so one run shows them all."""
 
     problems: list[Problem] = field(default_factory=list)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pipelines.errors import AipError
+
 if TYPE_CHECKING:
     from pipelines.data.report import ValidationReport
 
 
-class DataError(Exception):
+class DataError(AipError):
     """A dataset step failed (missing file, bad ingest output, a DVC command that failed)."""
 
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipelines.deploy._http import HttpError, Unreachable, request_json
+from pipelines.errors import AipError
+from pipelines.http import HttpError, Unreachable, request_json
 
 __all__ = [
     "BackendError",
@@ -40,10 +41,8 @@ __all__ = [
 ]
 
 
-class BackendError(Exception):
+class BackendError(AipError):
     """The backend refused or failed an operation; the message says which and where."""
-
-    user_facing = True
 
 
 class CanaryLoadFailed(BackendError):

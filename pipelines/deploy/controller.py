@@ -37,7 +37,7 @@ from pipelines.observability import logs
 
 if TYPE_CHECKING:
     from pipelines.deploy.load import LoadDriver
-    from pipelines.lifecycle.context import Context
+    from pipelines.registry.context import Context
 
 __all__ = ["DeployResult", "Interval", "Verdict", "deploy", "resolve_version"]
 

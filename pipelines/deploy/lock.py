@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from pipelines.errors import AipError
+
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
@@ -38,10 +40,8 @@ LEASE_TAG = "aip.deploy.lease.{env}"
 LEASE_SETTLE_SECONDS = 1.0
 
 
-class LockHeld(Exception):
+class LockHeld(AipError):
     """Another deploy of the same model to the same environment is running."""
-
-    user_facing = True
 
 
 def _holder(model: str, env: str, version: str) -> dict[str, Any]:

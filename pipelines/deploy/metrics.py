@@ -22,8 +22,9 @@ import math
 from collections import Counter
 from typing import Any, Protocol
 
-from pipelines.deploy._http import HttpError, Unreachable, request_json
 from pipelines.deploy.analysis import WindowData
+from pipelines.errors import AipError
+from pipelines.http import HttpError, Unreachable, request_json
 
 __all__ = [
     "LocalSamplesSource",
@@ -34,10 +35,8 @@ __all__ = [
 ]
 
 
-class MetricsUnavailable(Exception):
+class MetricsUnavailable(AipError):
     """The metrics source could not answer (down, erroring, or answering nonsense)."""
-
-    user_facing = True
 
 
 class MetricsSource(Protocol):

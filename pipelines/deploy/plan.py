@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from pipelines.errors import AipError
+
 if TYPE_CHECKING:
     from pipelines.config.model import Analysis, Rollout
 
@@ -21,10 +23,8 @@ __all__ = ["Plan", "PlanError", "Step", "plan_for"]
 StepKind = Literal["set_weight", "analysis", "pause"]
 
 
-class PlanError(ValueError):
+class PlanError(AipError, ValueError):
     """The rollout steps cannot be run as written; the message says which step and why."""
-
-    user_facing = True
 
 
 @dataclass(frozen=True)

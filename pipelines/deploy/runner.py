@@ -21,7 +21,7 @@ from pipelines.deploy.metrics import LocalSamplesSource, PrometheusSource
 from pipelines.deploy.server import LocalServer, ensure_server
 
 if TYPE_CHECKING:
-    from pipelines.lifecycle.context import Context
+    from pipelines.registry.context import Context
 
 __all__ = ["DEFAULT_CLIENTS", "deploy_in_env", "deploy_with_server"]
 

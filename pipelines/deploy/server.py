@@ -18,8 +18,8 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.deploy._http import HttpError, Unreachable, request_json
 from pipelines.deploy.backends import BackendError
+from pipelines.http import HttpError, Unreachable, request_json
 
 __all__ = ["ADMIN_TOKEN_ENV", "LocalServer", "answers", "ensure_server"]
 

@@ -10,10 +10,10 @@ Every helper also runs on a laptop; outside GitHub Actions it prints what it wou
 
 from __future__ import annotations
 
+from pipelines.errors import AipError
+
 __all__ = ["GuardError"]
 
 
-class GuardError(Exception):
+class GuardError(AipError):
     """A GitOps rule is broken; the message says which, where, and what was expected."""
-
-    user_facing = True

@@ -14,13 +14,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from pipelines.errors import AipError
+
 __all__ = ["ApiError", "annotate", "api", "in_actions", "set_output", "write_summary"]
 
 API_TIMEOUT_S = 30  # one REST call; GitHub answers in well under a second
 
 
-class ApiError(Exception):
-    user_facing = True
+class ApiError(AipError):
+    """A GitHub API call failed; the message names the call and the answer."""
 
 
 def in_actions() -> bool:

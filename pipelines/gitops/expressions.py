@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pipelines.errors import AipError
+
 __all__ = ["ExpressionError", "evaluate", "interpolate", "truthy"]
 
 _TOKEN = re.compile(
@@ -23,8 +25,8 @@ _TOKEN = re.compile(
 )
 
 
-class ExpressionError(Exception):
-    user_facing = True
+class ExpressionError(AipError):
+    """A workflow expression could not be parsed or evaluated."""
 
 
 def truthy(value: Any) -> bool:

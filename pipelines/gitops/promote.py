@@ -12,6 +12,7 @@ import os
 import subprocess
 from typing import Any
 
+from pipelines.errors import is_expected
 from pipelines.gitops.actions import ApiError, annotate, api, write_summary
 from pipelines.gitops.guard import ENV_PREFIX
 from pipelines.repo.layout import Repo
@@ -25,13 +26,11 @@ MAX_COMMITS = 50  # listed in the body; the PR's own commit list has them all
 def _versions(repo: Repo, source: str, target: str) -> list[str]:
     """Table rows: model, version at @source, at @target, metrics, canary verdict; a notice if unreachable."""
     try:
-        from pipelines.lifecycle.context import Context
+        from pipelines.registry.context import Context
 
         ctx = Context.open(repo, source)
     except Exception as exc:
-        if not (
-            getattr(exc, "user_facing", False) or type(exc).__module__.startswith(("pipelines.", "mlflow"))
-        ):
+        if not is_expected(exc):
             raise
         annotate(
             "notice", f"registry of {source} not reachable from this runner ({exc}); versions not listed"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.config import AnyModelConfig, TextClassifierConfig
+from pipelines.errors import is_expected
 from pipelines.repo.layout import Repo
 
 __all__ = ["SmokeRepo", "smoke"]
@@ -65,7 +66,8 @@ def smoke(
     from pipelines.data import load_split, prepare
     from pipelines.evaluate import evaluate_model
     from pipelines.lifecycle import steps
-    from pipelines.lifecycle.context import Context
+    from pipelines.registry.context import Context
+    from pipelines.registry.loader import load_predictor
 
     small = SmokeRepo(repo.root, max_train_samples=max_train_samples, epochs=epochs)
     unknown = sorted(set(models) - set(small.model_names()))
@@ -91,7 +93,7 @@ def smoke(
         result = evaluate_model(
             config,
             dataset_config,
-            steps.load_predictor(ctx, candidate.model_uri, candidate.local_dir),
+            load_predictor(candidate.model_uri, local_dir=candidate.local_dir),
             load_split(small, config.dataset, "test"),
             ctx.report_dir(name),
             champion=champion,
@@ -121,8 +123,8 @@ def smoke(
 def _champion(ctx: Any, repo: Repo, model: str, env: str) -> tuple[Any, str | None]:
     """The predictor at alias `env` (from that environment's registry), or (None, None) with a notice."""
     from pipelines.gitops.actions import annotate
-    from pipelines.lifecycle import steps
-    from pipelines.lifecycle.context import Context
+    from pipelines.registry.context import Context
+    from pipelines.registry.loader import load_predictor
 
     try:
         source = ctx if env == ctx.env else Context.open(repo, env)
@@ -130,13 +132,9 @@ def _champion(ctx: Any, repo: Repo, model: str, env: str) -> tuple[Any, str | No
         if version is None:
             annotate("notice", f"{model}: no champion at @{env} yet; the comment shows no difference")
             return None, None
-        return steps.load_predictor(
-            source, f"models:/{model}/{version.version}"
-        ), f"v{version.version} (@{env})"
+        return load_predictor(f"models:/{model}/{version.version}"), f"v{version.version} (@{env})"
     except Exception as exc:
-        if not (
-            getattr(exc, "user_facing", False) or type(exc).__module__.startswith(("pipelines.", "mlflow"))
-        ):
+        if not is_expected(exc):
             raise
         annotate("warning", f"{model}: champion at @{env} unavailable ({exc}); no difference shown")
         return None, None

@@ -19,14 +19,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
+from pipelines.errors import is_expected
 from pipelines.lifecycle import steps
 from pipelines.observability import logs
 
 if TYPE_CHECKING:
     from pipelines.deploy.controller import DeployResult
     from pipelines.deploy.server import LocalServer
-    from pipelines.lifecycle.context import Context
     from pipelines.lifecycle.run import ModelOutcome
+    from pipelines.registry.context import Context
 
 __all__ = ["DEMO_TAG", "SEED_OFFSET", "Mode", "challenger", "run_demo", "wanted"]
 
@@ -94,7 +95,7 @@ def run_demo(
     try:
         version = challenger(ctx, name)
     except Exception as exc:
-        if not (getattr(exc, "user_facing", False) or type(exc).__module__.startswith("pipelines.")):
+        if not is_expected(exc):
             raise
         outcome.demo = {"error": str(exc)}
         say(f"error: {name}: canary demo: {exc}")

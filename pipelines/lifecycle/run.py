@@ -18,9 +18,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.errors import is_expected
 from pipelines.lifecycle import steps
-from pipelines.lifecycle.context import Context
 from pipelines.observability import logs
+from pipelines.registry.context import Context
 from pipelines.repo.layout import Repo
 
 
@@ -181,7 +182,7 @@ def _run_model(ctx: Context, outcome: ModelOutcome) -> None:
         outcome.gates = f"{sum(g.passed for g in exc.result.gates)}/{len(exc.result.gates)} passed"
         say(f"error: {exc}")
     except Exception as exc:
-        if not (getattr(exc, "user_facing", False) or type(exc).__module__.startswith("pipelines.")):
+        if not is_expected(exc):
             raise
         outcome.status, outcome.error = f"failed: {step}", str(exc)
         say(f"error: {name}: {exc}")
@@ -238,7 +239,7 @@ def _deploy_step(ctx: Context, outcomes: list[ModelOutcome], canary_demo: bool |
             try:
                 result = deploy_in_env(ctx, outcome.model, outcome.version)
             except Exception as exc:
-                if not getattr(exc, "user_facing", False):
+                if not is_expected(exc):
                     raise
                 outcome.status, outcome.error, outcome.deploy = "failed: deploy", str(exc), "error"
                 continue
@@ -257,7 +258,7 @@ def _deploy_on_local_server(
     try:
         server = ensure_server(ctx.repo.root, ctx.env, endpoint, ctx.repo.state_dir)
     except Exception as exc:
-        if not getattr(exc, "user_facing", False):
+        if not is_expected(exc):
             raise
         for outcome in canaries:
             outcome.status, outcome.error, outcome.deploy = "failed: deploy", str(exc), "error"

@@ -11,27 +11,26 @@ import hashlib
 import json
 import math
 import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.lifecycle.context import Context
+from pipelines.errors import AipError
 from pipelines.lifecycle.memory import PeakRss
 from pipelines.registry import provenance
+from pipelines.registry.context import Context
 from pipelines.registry.fingerprint import Fingerprint, compute
+from pipelines.registry.loader import ARTIFACT_KEY, load_predictor
 from pipelines.registry.store import FINGERPRINT_TAG, MODEL_URI_TAG, STEP_TAG
 from pipelines.registry.tracking import experiment_id
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from pipelines.artifacts import Predictor
     from pipelines.evaluate import EvaluationResult
 
-ARTIFACT_KEY = "aip_model"  # folder name of the aip artifact inside the MLflow model
 GATES_TAG = "aip.gates"
 ENV_TAG = "aip.env"
 EVALUATION_RUN = "aip.evaluation_run"  # key in last_passed_evaluation's answer: the run's id
@@ -40,10 +39,8 @@ _DESCRIBED = ("accuracy", "macro_f1", "roc_auc", "log_loss")  # test metrics in 
 PYFUNC_FILE = Path(__file__).resolve().parent.parent / "registry" / "pyfunc_model.py"
 
 
-class StepFailed(Exception):
+class StepFailed(AipError):
     """A step could not complete; the message says why and what to do."""
-
-    user_facing = True
 
 
 class GateFailed(StepFailed):
@@ -252,19 +249,6 @@ def _requirements() -> list[str]:
 
 
 # ---- evaluate ------------------------------------------------------------------------------
-def load_predictor(ctx: Context, model_uri: str, local_dir: Path | None = None) -> Predictor:
-    """The aip artifact of a logged model: the local folder if this process has it, else download."""
-    from pipelines.artifacts import load
-
-    if local_dir is not None and local_dir.exists():
-        return load(local_dir)
-    import mlflow
-
-    target = Path(tempfile.mkdtemp(prefix="aip-model-", dir=ctx.repo.state_dir))
-    path = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(target)))
-    return load(path / "artifacts" / ARTIFACT_KEY)
-
-
 def evaluate(ctx: Context, candidate: Candidate) -> EvaluationResult:
     """Evaluate the candidate on the held-out split against its gates and the env's champion."""
     import mlflow
@@ -275,13 +259,13 @@ def evaluate(ctx: Context, candidate: Candidate) -> EvaluationResult:
     config = ctx.repo.model(candidate.model)
     dataset = ctx.repo.dataset(config.dataset)
     test_df = load_split(ctx.repo, config.dataset, "test")
-    predictor = load_predictor(ctx, candidate.model_uri, candidate.local_dir)
+    predictor = load_predictor(candidate.model_uri, local_dir=candidate.local_dir)
 
     champion_version = ctx.registry.alias_version(candidate.model, ctx.env)
     champion = None
     champion_label = None
     if champion_version is not None and str(champion_version.version) != candidate.version:
-        champion = load_predictor(ctx, f"models:/{candidate.model}/{champion_version.version}")
+        champion = load_predictor(f"models:/{candidate.model}/{champion_version.version}")
         champion_label = f"v{champion_version.version} (@{ctx.env})"
 
     out_dir = ctx.report_dir(candidate.model)

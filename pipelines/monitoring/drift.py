@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from pipelines.errors import AipError
 from pipelines.monitoring.sink import SampleSink, sink_uri
 from pipelines.monitoring.stats import ColumnResult, compare_column
 
@@ -43,10 +44,8 @@ Status = Literal["drift", "no_drift", "insufficient_data"]
 ReferencePredictions = Literal["auto", "model", "labels"]
 
 
-class DriftError(Exception):
+class DriftError(AipError):
     """A drift check that cannot run (unknown model, no reference, unreadable feedback)."""
-
-    user_facing = True
 
 
 @dataclass
@@ -148,14 +147,14 @@ def _reference_predictions(
 ) -> tuple[list[str], str]:
     if mode in ("auto", "model"):
         try:
-            from pipelines.lifecycle import steps
-            from pipelines.lifecycle.context import Context
+            from pipelines.registry.context import Context
+            from pipelines.registry.loader import load_predictor
 
             ctx = Context.open(repo, env)
             version = ctx.registry.alias_version(model, env)
             if version is None:
                 raise DriftError(f"no version of {model} has the alias @{env}")
-            predictor = steps.load_predictor(ctx, f"models:/{model}/{version.version}")
+            predictor = load_predictor(f"models:/{model}/{version.version}")
             return [
                 str(p) for p in predictor.predict(inputs)
             ], f"model v{version.version} @{env} on the reference"

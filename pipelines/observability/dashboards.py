@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.errors import AipError
+
 SUFFIX = ".dashboard.py"
 RENDERED = Path("dashboards") / "rendered"
 DOC = Path("docs") / "dashboards.md"
 _SHARED_MODULES = ("house_style",)  # dashboards/ modules that dashboard files import
 
 
-class DashboardError(Exception):
+class DashboardError(AipError):
     """A dashboard file that does not load or does not define `dashboard`."""
-
-    user_facing = True
 
 
 @dataclass

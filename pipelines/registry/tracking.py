@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.errors import AipError
 from pipelines.repo.layout import Repo
 
 if TYPE_CHECKING:
@@ -25,10 +26,8 @@ EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 _TRAINING_VIEW = "?workflowType=machine_learning"
 
 
-class TrackingUnavailable(Exception):
+class TrackingUnavailable(AipError):
     """The tracking server cannot be reached."""
-
-    user_facing = True
 
 
 def tracking_uri(repo: Repo, env: str | None = None) -> str:

@@ -14,18 +14,14 @@ Rules (a path may match several):
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.git import git as run_git
 from pipelines.repo.layout import Repo
 
 ENGINE_PATHS = ("pipelines/", "pyproject.toml", "requirements/")
 _MODULE_SOURCE = re.compile(r'source\s*=\s*"[./]*/modules/([A-Za-z0-9_-]+)"')
-
-
-class GitError(Exception):
-    user_facing = True
 
 
 @dataclass
@@ -67,10 +63,7 @@ def changed_files(repo: Repo, base: str, head: str | None = None) -> list[str]:
     """Files that differ between the merge base of `base` and `head` (default: the work tree)."""
 
     def git(*args: str) -> str:
-        proc = subprocess.run(["git", *args], cwd=repo.root, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise GitError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
-        return proc.stdout
+        return run_git(repo.root, *args)
 
     target = head or "HEAD"
     merge_base = git("merge-base", base, target).strip()

@@ -16,13 +16,14 @@ from pipelines.config import (
     load_model,
     load_platform,
 )
+from pipelines.errors import AipError
 
 
-class RepoNotFound(Exception):
+class RepoNotFound(AipError):
     """No platform.yaml in the working directory or above it."""
 
 
-class UnknownEnvironment(Exception):
+class UnknownEnvironment(AipError):
     """An environment name that platform.yaml does not define."""
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import random
-import tempfile
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipelines.registry.loader import LoadError, load_predictor
 from pipelines.serving._batching import BatchSettings
 from pipelines.serving._logging import event
 from pipelines.serving._models import LoadedVersion, ModelSlot, VersionStatus
@@ -21,17 +20,11 @@ from pipelines.serving.errors import Code, ServingError
 
 if TYPE_CHECKING:
     from pipelines.artifacts import Predictor
-    from pipelines.lifecycle.context import Context
+    from pipelines.registry.context import Context
     from pipelines.repo.layout import Repo
     from pipelines.serving._metrics import ServerMetrics
 
 __all__ = ["LoadError", "ModelManager", "RegistryLoader", "batch_settings", "serving_runtime"]
-
-
-class LoadError(Exception):
-    """A version could not be loaded; the message says why."""
-
-    user_facing = True
 
 
 def batch_settings(repo: Repo, model: str, env: str) -> BatchSettings:
@@ -66,7 +59,7 @@ class RegistryLoader:
 
     @classmethod
     def open(cls, repo: Repo, env: str | None, runtime: str | None = None) -> RegistryLoader:
-        from pipelines.lifecycle.context import Context
+        from pipelines.registry.context import Context
 
         return cls(Context.open(repo, env), runtime)
 
@@ -80,35 +73,9 @@ class RegistryLoader:
             found = self.ctx.registry.alias_version(model, self.ctx.env)
         return str(found.version) if found is not None else None
 
-    def download(self, model: str, version: str, dst: Path) -> Path:
-        """Download the version's aip artifact folder under `dst`; returns the folder."""
+    def load(self, model: str, version: str) -> Predictor:
         from mlflow.exceptions import MlflowException
 
-        from pipelines.lifecycle.steps import ARTIFACT_KEY
-
-        with self._lock:
-            try:
-                self.ctx.client.get_model_version(model, version)
-            except MlflowException as exc:
-                raise LoadError(f"{model} version {version} is not in the registry: {exc.message}") from None
-            try:
-                import mlflow
-
-                path = mlflow.artifacts.download_artifacts(
-                    artifact_uri=f"models:/{model}/{version}", dst_path=str(dst)
-                )
-            except (MlflowException, OSError) as exc:
-                raise LoadError(f"{model} version {version}: download failed: {exc}") from None
-        folder = Path(path) / "artifacts" / ARTIFACT_KEY
-        if not folder.is_dir():
-            raise LoadError(
-                f"{model} version {version}: no aip artifact (artifacts/{ARTIFACT_KEY}) in the "
-                "registered model; was it registered by `aip register`?"
-            )
-        return folder
-
-    def load(self, model: str, version: str) -> Predictor:
-        from pipelines.artifacts import ArtifactError, load
         from pipelines.artifacts.runtime import with_runtime
 
         runtime = self.runtime or serving_runtime(self.ctx.repo, model, self.env)
@@ -116,13 +83,19 @@ class RegistryLoader:
         threads = max(
             1, (os.cpu_count() or 1) // batch_settings(self.ctx.repo, model, self.env).num_batch_threads
         )
-        with tempfile.TemporaryDirectory(prefix="aip-serve-") as tmp:
-            folder = self.download(model, version, Path(tmp))
+        cache = self.ctx.repo.state_dir / "cache" / "onnx"  # export once per weights
+        with self._lock:
             try:
-                cache = self.ctx.repo.state_dir / "cache" / "onnx"  # export once per weights
-                return with_runtime(load(folder), runtime, threads=threads, cache_dir=cache)
-            except ArtifactError as exc:
-                raise LoadError(f"{model} version {version}: {exc}") from None
+                self.ctx.client.get_model_version(model, version)
+            except MlflowException as exc:
+                raise LoadError(f"{model} version {version} is not in the registry: {exc.message}") from None
+            try:
+                return load_predictor(
+                    f"models:/{model}/{version}",
+                    prepare=lambda p: with_runtime(p, runtime, threads=threads, cache_dir=cache),
+                )
+            except LoadError:
+                raise
             except Exception as exc:  # a corrupt config or tokenizer: report it, keep serving
                 raise LoadError(f"{model} version {version}: {type(exc).__name__}: {exc}") from None
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pipelines.errors import AipError
 from pipelines.serving._logging import configure, event
 
 if TYPE_CHECKING:
@@ -29,10 +30,8 @@ __all__ = ["ServeError", "ServeOptions", "build_service", "run_server"]
 DEFAULT_GRPC_PORT = 8500  # TF Serving's
 
 
-class ServeError(Exception):
+class ServeError(AipError):
     """The server cannot start as asked; the message says why and what to do."""
-
-    user_facing = True
 
 
 @dataclass

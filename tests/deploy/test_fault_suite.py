@@ -92,7 +92,7 @@ class World:
         return str(self.ctx.registry.alias_version(self.model, "local").version)
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
-        from pipelines.deploy._http import request_json
+        from pipelines.http import request_json
 
         url = f"{self.server.endpoint}/v1/admin/models/{self.model}{path}"
         return request_json(method, url, body, token=self.server.token)
@@ -220,7 +220,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         assert result.returncode == 0, (step, result.stderr[-3000:])
 
     from pipelines.deploy.server import ensure_server
-    from pipelines.lifecycle.context import Context
+    from pipelines.registry.context import Context
     from pipelines.repo.layout import Repo
 
     ctx = Context.open(Repo.discover(root), "local")

@@ -302,7 +302,7 @@ def test_a_demo_whose_way_back_is_rolled_back_restores_the_repositorys_version_d
     from pipelines.deploy.controller import DeployResult
     from pipelines.deploy.report import write
     from pipelines.deploy.server import LocalServer
-    from pipelines.lifecycle.context import Context
+    from pipelines.registry.context import Context
     from pipelines.lifecycle.demo import run_demo
     from pipelines.lifecycle.run import ModelOutcome
     from pipelines.repo.layout import Repo

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.lifecycle import steps
-from pipelines.lifecycle.context import Context
+from pipelines.registry.context import Context
 from pipelines.registry.fingerprint import compute
 from pipelines.registry.tracking import experiment_id
 from pipelines.repo.layout import Repo

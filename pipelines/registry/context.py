@@ -1,4 +1,4 @@
-"""What every lifecycle step needs: the repo, the environment and a registry connection."""
+"""The registry session every step needs: the repo, the environment and a registry connection."""
 
 from __future__ import annotations
 
