@@ -1,92 +1,45 @@
-"""Shared fixtures: a private copy of the repository for tests that change files or state.
+"""Shared fixtures: private repo copies, the session's prepared data and its trained registry.
 
-Tests never touch the real checkout's state (.aip/) or data: they copy the repo's config
-files into a temporary git repository and point `aip` at it with AIP_REPO.
+Tests never touch the real checkout's state (.aip/) or data: they copy the repo's config files into a
+temporary git repository and point `aip` at it with AIP_REPO. The helpers are in tests/support/.
 """
 
 from __future__ import annotations
 
-import atexit
-import functools
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pipelines.offline import apply_offline_env
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-AIP = [sys.executable, "-m", "pipelines"]
+from tests.support.prepared import prepare_data
+from tests.support.registry import TrainedRegistry, train_registry
+from tests.support.repo import make_repo_copy
 
 apply_offline_env()  # offline and quiet, as in the Makefile
 os.environ.pop("AIP_TRACKING_URI", None)
 os.environ.pop("AIP_REPO", None)
 
-# What a fork's checkout holds that the engine reads (data and state are produced, not copied).
-_COPY = ["platform.yaml", "models", "datasets", "pipelines", "schemas", "requirements", ".dvc", ".dvcignore"]
-_IGNORE_NAMES = {"__pycache__", "config.local", "tmp", "cache"}
 
-
-def _ignore(folder: str, names: list[str]) -> set[str]:
-    """Skip caches and produced data (datasets/<name>/data), keep code folders such as pipelines/data."""
-    ignored = {n for n in names if n in _IGNORE_NAMES}
-    if Path(folder).parent.name == "datasets" and "data" in names:
-        ignored.add("data")
-    return ignored
-
-
-def git(root: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
-    return proc.stdout
-
-
-def make_repo_copy(dest: Path) -> Path:
-    """A fresh git repository holding the repo's configs, engine code and DVC setup."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in _COPY:
-        src = REPO_ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=_ignore)
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    shutil.copy2(REPO_ROOT / ".gitignore", dest / ".gitignore")
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "add", "-A")
-    git(dest, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "fork")
-    return dest
-
-
-def run_aip(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 900):
-    """Run the real CLI in a subprocess against `root`."""
-    full_env = {**os.environ, "AIP_REPO": str(root), **(env or {})}
-    return subprocess.run(
-        [*AIP, *args], cwd=root, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-@functools.cache
-def prepared_root() -> Path:
+@pytest.fixture(scope="session")
+def prepared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A repo copy whose datasets went through ingest → validate → split, made once per session.
 
     A clean clone has no `datasets/*/data` (DVC outputs are git-ignored); tests that read splits take
-    them from here, never from the checkout, so they pass on a fresh machine.
+    them from here, never from the checkout, so they pass on a fresh machine. Read-only.
     """
-    from pipelines.data import ingest, split, validate
-    from pipelines.repo.layout import Repo
+    return prepare_data(make_repo_copy(tmp_path_factory.mktemp("prepared") / "repo"))
 
-    folder = Path(tempfile.mkdtemp(prefix="aip-prepared-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    repo = Repo(make_repo_copy(folder / "repo"))
-    for name in repo.dataset_names():
-        ingest(repo, name)
-        validate(repo, name)  # its report stays in data/validation.json; tests/data asserts it passed
-        split(repo, name)
-    return repo.root
+
+@pytest.fixture(scope="session")
+def trained_registry(tmp_path_factory: pytest.TempPathFactory) -> TrainedRegistry:
+    """A repo copy where one `aip run` registered both models on a small sample (tests/support/registry.py).
+
+    Shared by the serving, deploy, e2e, model and observability tests; read-only: a test that changes
+    anything works on `tests.support.registry.private_copy(...)`.
+    """
+    return train_registry(tmp_path_factory.mktemp("trained") / "repo")
 
 
 @pytest.fixture

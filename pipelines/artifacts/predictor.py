@@ -182,7 +182,7 @@ def _read_state(weights: Path) -> dict[str, Any]:
 def _build_text(folder: Path, manifest: Manifest) -> tuple[Any, Any]:
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-    from pipelines.artifacts._networks import TextNet
+    from pipelines.artifacts.networks import TextNet
 
     config_file = folder / str(manifest.architecture.get("encoder_config", "config.json"))
     if not config_file.is_file():
@@ -201,7 +201,7 @@ def _build_text(folder: Path, manifest: Manifest) -> tuple[Any, Any]:
 
 
 def _build_tabular(manifest: Manifest) -> Any:
-    from pipelines.artifacts._networks import TabularNet
+    from pipelines.artifacts.networks import TabularNet
 
     pre = manifest.preprocessing
     names, mean, std = pre.get("feature_names"), pre.get("mean"), pre.get("std")

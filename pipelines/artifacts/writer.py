@@ -11,7 +11,7 @@ from pipelines.artifacts.manifest import WEIGHTS_FILE, Manifest
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-    from pipelines.artifacts._networks import TabularNet, TextNet
+    from pipelines.artifacts.networks import TabularNet, TextNet
 
 __all__ = ["save_tabular", "save_text"]
 

@@ -57,7 +57,7 @@ class BenchModel:
 
     def decode(self, body: Any) -> Any:
         """One request body -> its rows (a list of strings, or a float32 matrix)."""
-        from pipelines.serving._requests import parse_predict
+        from pipelines.serving.protocol import parse_predict
 
         return parse_predict(body, self.kind, self.feature_names).payload
 
@@ -74,6 +74,6 @@ class BenchModel:
         return list(np.split(proba, np.cumsum(sizes)[:-1]))
 
     def encode(self, proba: np.ndarray) -> dict[str, Any]:
-        from pipelines.serving._requests import predict_response
+        from pipelines.serving.protocol import predict_response
 
         return {**predict_response(proba, self.labels, columnar=False), "model_version": self.version}

@@ -50,8 +50,8 @@ from pipelines.errors import AipError
 
 if TYPE_CHECKING:
     from pipelines.artifacts import Predictor
+    from pipelines.config.model import Batching
     from pipelines.repo.layout import Repo
-    from pipelines.serving._batching import BatchSettings
 
 __all__ = ["MODES", "BenchError", "BenchOptions", "ModeResult", "run_benchmark"]
 
@@ -108,27 +108,13 @@ class BenchError(AipError):
 
 
 # ---- inputs --------------------------------------------------------------------------------
-def _test_split(repo: Repo, model: str) -> Any:
-    import pandas as pd
+def _inputs(repo: Repo, model: str, frame: Any) -> list[Any]:
+    """Real inputs: the test split (texts or feature rows, as `aip deploy` replays them), sampled
+    with a fixed seed."""
+    from pipelines.data import model_inputs
 
-    from pipelines.data._paths import splits_dir
-
-    dataset = repo.model(model).dataset
-    folder = splits_dir(repo, dataset)
-    files = sorted(folder.glob("test.*")) if folder.is_dir() else []
-    if not files:
-        raise BenchError(f"no test split in {folder}; run `aip data prepare {dataset}` (or `aip run`) first")
-    return pd.read_parquet(files[0]) if files[0].suffix == ".parquet" else pd.read_csv(files[0])
-
-
-def _inputs(repo: Repo, model: str, predictor: Predictor, frame: Any) -> list[Any]:
-    """Real inputs: the test split (text or feature rows), sampled with a fixed seed."""
     rng = random.Random(0)
-    if predictor.kind == "text":
-        column = repo.dataset(repo.model(model).dataset).text_column or "text"
-        texts = [str(t) for t in frame[column].tolist()]
-        return [rng.choice(texts) for _ in range(INPUT_POOL)]
-    rows = frame[predictor.feature_names or []].astype(float).to_dict("records")
+    rows = model_inputs(repo, repo.model(model).dataset, frame)
     return [rng.choice(rows) for _ in range(INPUT_POOL)]
 
 
@@ -251,7 +237,7 @@ class _Run:
     predictor: Predictor  # torch, as loaded
     inputs: list[Any]
     frame: Any
-    batching: BatchSettings
+    batching: Batching
     configured_runtime: str
     artifact: Path  # the registered artifact folder, for the servers in the bench venv
     env: dict[str, str]
@@ -334,7 +320,7 @@ class _Run:
         return round(sums["_sum"] / sums["_count"], 2) if sums.get("_count") else None
 
     def _batching_settings(self) -> dict[str, Any]:
-        return asdict(self.batching)
+        return self.batching.model_dump()
 
     def rest(self, runtime: str) -> ModeResult:
         load_start = os.getloadavg()[0]
@@ -369,11 +355,11 @@ class _Run:
         return result
 
     def grpc(self, runtime: str) -> ModeResult:
-        from pipelines.serving._grpc import _quiet_stderr
+        from pipelines.serving import quiet_stderr
 
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:
-            with _quiet_stderr():  # TensorFlow's start-up banner
+            with quiet_stderr():  # TensorFlow's start-up banner
                 import grpc
                 from tensorflow.core.framework import tensor_pb2, types_pb2
                 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
@@ -594,13 +580,11 @@ def _versions(bench_python: str | None) -> dict[str, str]:
 
 
 def _git(repo: Repo) -> str:
-    with contextlib.suppress(subprocess.SubprocessError, OSError):
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=repo.root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=repo.root, capture_output=True, text=True, check=True
-        ).stdout.strip()
+    from pipelines.git import GitError, git
+
+    with contextlib.suppress(GitError):
+        head = git(repo.root, "rev-parse", "--short", "HEAD").strip()
+        dirty = git(repo.root, "status", "--porcelain").strip()
         return head + ("+dirty" if dirty else "")
     return "unknown"
 
@@ -690,7 +674,7 @@ def targets(results: list[ModeResult], runtime: str) -> list[str]:
 
 def run_benchmark(repo: Repo, options: BenchOptions, progress: Callable[[str], None] = print) -> int:
     from pipelines.artifacts.runtime import RUNTIMES
-    from pipelines.serving._registry import RegistryLoader, batch_settings, serving_runtime
+    from pipelines.registry.context import Context
 
     unknown = [m for m in options.modes if m not in MODES]
     if unknown:
@@ -700,13 +684,17 @@ def run_benchmark(repo: Repo, options: BenchOptions, progress: Callable[[str], N
         raise BenchError(f"unknown runtime(s) {', '.join(bad)}; choose from {', '.join(RUNTIMES)}")
     if options.clients < 1 or options.duration <= 0:
         raise BenchError("--clients must be >= 1 and --duration > 0")
-    loader = RegistryLoader.open(repo, options.env)
-    version = options.version or loader.alias_version(options.model)
+    ctx = Context.open(repo, options.env)
+    version = options.version
     if version is None:
-        raise BenchError(
-            f"{options.model} has no alias '{loader.env}'; run `aip run {options.model}` or pass --version"
-        )
-    configured = serving_runtime(repo, options.model, loader.env)
+        found = ctx.registry.alias_version(options.model, ctx.env)
+        if found is None:
+            raise BenchError(
+                f"{options.model} has no alias '{ctx.env}'; run `aip run {options.model}` or pass --version"
+            )
+        version = str(found.version)
+    serving = repo.model(options.model).environment(ctx.env).serving
+    configured = serving.runtime
     runtimes = options.runtimes or [configured]
     bench_python = (
         options.bench_python
@@ -720,20 +708,21 @@ def run_benchmark(repo: Repo, options: BenchOptions, progress: Callable[[str], N
     progress(f"loading {options.model} version {version} (load average {load_avg_start:.2f}) ...")
     with tempfile.TemporaryDirectory(prefix="aip-bench-") as tmp:
         from pipelines.artifacts import load
+        from pipelines.data import load_split
         from pipelines.registry.loader import download_artifact
 
         artifact = download_artifact(f"models:/{options.model}/{version}", Path(tmp))
 
         predictor = load(artifact)
-        frame = _test_split(repo, options.model)
+        frame = load_split(repo, repo.model(options.model).dataset, "test")
         run = _Run(
             repo=repo,
             options=options,
             version=version,
             predictor=predictor,
-            inputs=_inputs(repo, options.model, predictor, frame),
+            inputs=_inputs(repo, options.model, frame),
             frame=frame,
-            batching=batch_settings(repo, options.model, loader.env),
+            batching=serving.batching,
             configured_runtime=configured,
             artifact=artifact,
             env={**os.environ, "AIP_REPO": str(repo.root)},
@@ -769,14 +758,14 @@ def run_benchmark(repo: Repo, options: BenchOptions, progress: Callable[[str], N
                 results.append(result)
     meta = {
         "model": options.model,
-        "env": loader.env,
+        "env": ctx.env,
         "version": version,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _git(repo),
         "clients": options.clients,
         "duration_s": options.duration,
         "warmup_s": WARMUP_S,
-        "batching": asdict(run.batching),
+        "batching": run.batching.model_dump(),
         "configured_runtime": configured,
         "machine": {
             "cpu": _cpu_model(),

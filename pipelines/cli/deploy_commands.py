@@ -15,7 +15,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="canary a registered version against the environment's stable; promote or roll back",
         description=(
             "Progressive canary from model.yaml's environments.<env>.rollout steps: traffic weights, "
-            "analysis of canary vs stable (error rate, latency, prediction shift), then promotion (the "
+            "analysis of the canary against a baseline (a fresh copy of stable with the same traffic "
+            "share: errors, latency, prediction shift), then promotion (the "
             "environment alias and the 'stable' label move) or rollback. On the embedded default the "
             "controller starts `aip serve` if none answers and replays the test split as traffic. "
             "Exit 0 when promoted (or nothing to do), 1 when rolled back or aborted. Docs: docs/deploy.md"

@@ -89,9 +89,6 @@ def add_gitops_parsers(sub: Any) -> None:
     p.add_argument("names", nargs="+", metavar="VAR", help="environment variables that must be non-empty")
     p.add_argument("--for", dest="purpose", required=True, help="what needs them (shown in the notice)")
     p.set_defaults(handler=_H + "cmd_ci_require")
-    p = csub.add_parser("optional", help="run `aip CMD ...` if this aip has CMD; else a notice, exit 0")
-    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="CMD [ARGS]")
-    p.set_defaults(handler=_H + "cmd_ci_optional")
     p = csub.add_parser("promote", help="open or update the PR env/<from> → env/<to>")
     p.add_argument("--from", dest="source", required=True, metavar="ENV")
     p.add_argument("--to", dest="target", default=None, metavar="ENV", help="default: the next environment")
@@ -127,7 +124,7 @@ def add_gitops_parsers(sub: Any) -> None:
     p.set_defaults(handler=_H + "cmd_ci_local_run")
     p = csub.add_parser("check-commands", help="every run: step of the workflows names things that exist")
     p.add_argument("files", nargs="*", type=Path, help="workflow files (default .github/workflows/*.y*ml)")
-    p.set_defaults(handler=_H + "cmd_ci_check_commands")
+    p.set_defaults(handler="pipelines.cli.usage:cmd_ci_check_commands")
 
 
 def _repo() -> Repo:
@@ -234,12 +231,6 @@ def cmd_ci_require(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ci_optional(args: argparse.Namespace) -> int:
-    from pipelines.gitops.checks import optional
-
-    return optional(list(args.argv))
-
-
 def cmd_ci_promote(args: argparse.Namespace) -> int:
     from pipelines.gitops.promote import promote, render_body
 
@@ -283,7 +274,7 @@ def cmd_ci_local_run(args: argparse.Namespace) -> int:
     event = {
         "pull_request": {
             "number": 1,
-            "head": {"ref": head, "repo": {"full_name": "example-org/ai-platform"}},
+            "head": {"ref": head, "repo": {"full_name": repo.platform.organisation.repository}},
             "base": {"ref": args.base},
         }
     }
@@ -299,16 +290,3 @@ def cmd_ci_local_run(args: argparse.Namespace) -> int:
     print(json.dumps({job: [r.result for r in runs] for job, runs in results.items()}))
     print(f"scratch clone: {scratch}")
     return EXIT_FAILED if failed else 0
-
-
-def cmd_ci_check_commands(args: argparse.Namespace) -> int:
-    from pipelines.gitops.localrun import check_commands
-
-    repo = _repo()
-    problems = check_commands(_workflows(args.files), repo.root)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        return EXIT_FAILED
-    print("ok: every run: step names a make target, an aip command and paths that exist")
-    return 0

@@ -1,9 +1,13 @@
 """`aip`: every lifecycle step as a command that runs the same on a laptop and in CI.
 
     aip validate                      check every config file and the references between them
-    aip run [MODEL ...] [--env ENV]   the main job: validate, data, train, evaluate, register, alias
+    aip run [MODEL ...] [--env ENV]   the main job: validate, data, train, evaluate, register, deploy
     aip data validate DATASET         Great Expectations on the ingested data (DVC stage)
+    aip deploy MODEL --env ENV        canary a registered version; promote or roll back
+    aip serve --env ENV               serve the models the environment alias points at
+    aip drift MODEL --env ENV         sampled requests against the training reference
     aip affected --base REF           what a git diff touches, as a CI matrix (JSON)
+    aip guard ... | aip ci ...        the GitOps rules and the helpers workflow steps call
 
 Only argparse is imported at start-up; each command imports what it needs, so `--help` is quick.
 Exit codes: 0 ok, 1 a step or gate failed, 2 bad usage or bad configuration.
@@ -31,7 +35,8 @@ def _env_option(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aip",
-        description="The AI platform engine: validate, data, train, evaluate, register.",
+        description="The AI platform engine: validate, data, train, evaluate, register, deploy, serve, "
+        "monitor.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Run `aip COMMAND --help` for a command's options. Docs: docs/cli.md",
     )
@@ -106,13 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler="pipelines.cli.commands:cmd_run")
 
-    from pipelines.cli import deploy_commands  # argparse only; the deploy engine loads in its handler
+    from pipelines.cli.deploy_commands import add_parser  # argparse only; the engine loads in its handler
 
-    deploy_commands.add_parser(sub)
+    add_parser(sub)
 
     p = sub.add_parser("fingerprint", help="print a model's fingerprint and what it is made of")
     p.add_argument("model", help="model name")
     p.set_defaults(handler="pipelines.cli.commands:cmd_fingerprint")
+
+    p = sub.add_parser("reference", help="write docs/cli.md (this reference) from the command definitions")
+    p.add_argument("--check", action="store_true", help="fail if docs/cli.md is stale")
+    p.set_defaults(handler="pipelines.cli.reference:cmd_reference")
 
     p = sub.add_parser("ui", help="open the MLflow UI on the environment's tracking store")
     p.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
@@ -213,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", metavar="PATH", help="also write PATH.json and PATH.md")
     p.set_defaults(handler="pipelines.cli.serve_commands:cmd_bench_serving")
 
-    from pipelines.cli.gitops_commands import add_gitops_parsers  # `guard` and `ci` (issue 4)
+    from pipelines.cli.gitops_commands import add_gitops_parsers  # `guard` and `ci` (docs/gitops.md)
 
     add_gitops_parsers(sub)
     return parser

@@ -1,5 +1,6 @@
 """Typed, strict models of the repo's config files and their loaders."""
 
+from pipelines.config._yaml import line_of, load_yaml
 from pipelines.config.dataset import DatasetConfig, SplitConfig
 from pipelines.config.errors import ConfigError, Problem
 from pipelines.config.load import load_dataset, load_model, load_platform
@@ -31,7 +32,9 @@ __all__ = [
     "SplitConfig",
     "TabularClassifierConfig",
     "TextClassifierConfig",
+    "line_of",
     "load_dataset",
     "load_model",
     "load_platform",
+    "load_yaml",
 ]

@@ -297,6 +297,11 @@ class _ModelCommon(StrictModel):
     monitoring: Monitoring = Field(default_factory=Monitoring)
     """Request sampling and drift monitoring (`aip drift`)."""
 
+    def environment(self, env: str) -> EnvironmentSettings:
+        """The settings in `env`: its `environments.<env>` block, else the defaults (one source of them)."""
+        settings = self.environments.get(env)
+        return settings if settings is not None else EnvironmentSettings()
+
 
 class TextClassifierConfig(_ModelCommon):
     task: Literal["text-classification"]

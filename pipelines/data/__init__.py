@@ -6,15 +6,17 @@ is the data step of `aip run`; `load_split` and `data_version` are what training
 Heavy libraries (pandas, great_expectations, dvc) are imported inside the functions that use them.
 """
 
+from pipelines.data._paths import SPLITS, splits_dir, validation_json
 from pipelines.data.dvc import prepare
 from pipelines.data.errors import DataError, DataValidationError
 from pipelines.data.ingest import ingest
 from pipelines.data.report import FailedExpectation, ValidationReport
-from pipelines.data.split import load_split, split
+from pipelines.data.split import load_split, model_inputs, split
 from pipelines.data.validation import validate
 from pipelines.data.version import data_version
 
 __all__ = [
+    "SPLITS",
     "DataError",
     "DataValidationError",
     "FailedExpectation",
@@ -22,7 +24,10 @@ __all__ = [
     "data_version",
     "ingest",
     "load_split",
+    "model_inputs",
     "prepare",
     "split",
+    "splits_dir",
     "validate",
+    "validation_json",
 ]

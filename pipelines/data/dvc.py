@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.data import _paths
+from pipelines.data._paths import display, validation_json
 from pipelines.data.errors import DataError, DataValidationError
 from pipelines.data.report import ValidationReport
 from pipelines.data.version import data_version
@@ -41,7 +41,7 @@ def prepare(repo: Repo, dataset: str, env: str | None = None, *, push: bool = Tr
         raise DataError(
             f"{dataset}: {pipeline} does not exist; a dataset needs a dvc.yaml (see datasets/README.md)"
         )
-    target = _paths.display(repo, pipeline)
+    target = display(repo, pipeline)
     remote = configure_remote(repo, env)
 
     _say(dataset, "pulling...")
@@ -100,7 +100,7 @@ def dvc_environment(repo: Repo) -> dict[str, str]:
 
 def _raise_repro_failure(repo: Repo, dataset: str, repro: subprocess.CompletedProcess[str]) -> None:
     output = repro.stdout + repro.stderr
-    report_path = _paths.validation_json(repo, dataset)
+    report_path = validation_json(repo, dataset)
     if ":validate'" in output and report_path.is_file():
         report = ValidationReport.read(report_path)
         if not report.success:

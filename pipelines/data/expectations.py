@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.config._yaml import load_yaml
+from pipelines.config import load_yaml
 from pipelines.config.errors import ConfigError, Problem
 
 _TOP_KEYS = ("name", "expectations")

@@ -14,8 +14,8 @@ import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.data import _paths
 from pipelines.data._csv import write_csv
+from pipelines.data._paths import raw_csv
 from pipelines.data.errors import DataError
 from pipelines.repo.layout import Repo
 
@@ -34,7 +34,7 @@ def ingest(repo: Repo, dataset: str) -> Path:
         raise DataError(f"{dataset}: {source}: ingest(**{cfg.ingest!r}) failed: {exc}") from exc
     wanted = [cfg.label_column, *([cfg.text_column] if cfg.text_column else []), *(cfg.feature_columns or [])]
     _check_frame(dataset, source, frame, wanted)
-    return write_csv(frame.reset_index(drop=True), _paths.raw_csv(repo, dataset))
+    return write_csv(frame.reset_index(drop=True), raw_csv(repo, dataset))
 
 
 def _load_ingest_function(dataset: str, source: Path) -> Any:

@@ -11,10 +11,10 @@ carry no such promise); each class is cut with the same rounding rule; and each 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pipelines.data import _paths
 from pipelines.data._csv import read_csv, string_columns, write_csv
+from pipelines.data._paths import SPLITS, raw_csv, splits_dir
 from pipelines.data.errors import DataError
 from pipelines.repo.layout import Repo
 
@@ -27,14 +27,14 @@ if TYPE_CHECKING:
 def split(repo: Repo, dataset: str) -> dict[str, Path]:
     """Split `data/raw.csv` per dataset.yaml's `split` into `data/splits/{train,validation,test}.csv`."""
     cfg = repo.dataset(dataset)
-    raw = _paths.raw_csv(repo, dataset)
+    raw = raw_csv(repo, dataset)
     if not raw.is_file():
         raise DataError(f"{dataset}: {raw} does not exist; run `aip data ingest {dataset}` first")
     frame = read_csv(
         raw, string_columns=string_columns(cfg.kind, cfg.label_column, cfg.text_column), dataset=dataset
     )
     parts = split_frame(frame, cfg.split, cfg.label_column)
-    out = _paths.splits_dir(repo, dataset)
+    out = splits_dir(repo, dataset)
     return {name: write_csv(part, out / f"{name}.csv") for name, part in parts.items()}
 
 
@@ -64,7 +64,7 @@ def split_frame(frame: pd.DataFrame, cfg: SplitConfig, label_column: str) -> dic
         chosen["test"].extend(shuffled[:n_test])
         chosen["validation"].extend(shuffled[n_test : n_test + n_validation])
         chosen["train"].extend(shuffled[n_test + n_validation :])
-    return {name: ordered.loc[sorted(chosen[name])].reset_index(drop=True) for name in _paths.SPLITS}
+    return {name: ordered.loc[sorted(chosen[name])].reset_index(drop=True) for name in SPLITS}
 
 
 def _sizes(n: int, test: float, validation: float) -> tuple[int, int]:
@@ -80,12 +80,23 @@ def _sizes(n: int, test: float, validation: float) -> tuple[int, int]:
 
 def load_split(repo: Repo, dataset: str, split: str) -> pd.DataFrame:
     """One split as a DataFrame (labels and texts as strings); DataError saying how to make it if missing."""
-    if split not in _paths.SPLITS:
-        raise DataError(f"{dataset}: unknown split '{split}'; allowed: {', '.join(_paths.SPLITS)}")
+    if split not in SPLITS:
+        raise DataError(f"{dataset}: unknown split '{split}'; allowed: {', '.join(SPLITS)}")
     cfg = repo.dataset(dataset)
-    path = _paths.splits_dir(repo, dataset) / f"{split}.csv"
+    path = splits_dir(repo, dataset) / f"{split}.csv"
     if not path.is_file():
         raise DataError(f"{dataset}: {path} does not exist; run `aip data prepare {dataset}`")
     return read_csv(
         path, string_columns=string_columns(cfg.kind, cfg.label_column, cfg.text_column), dataset=dataset
     )
+
+
+def model_inputs(repo: Repo, dataset: str, frame: pd.DataFrame) -> list[Any]:
+    """A split's rows as a model server takes them: the texts, or one feature dict per row (the label
+    dropped; ingest kept only the label and the features). `aip deploy` replays them, `aip bench`
+    sends them."""
+    cfg = repo.dataset(dataset)
+    if cfg.kind == "text":
+        return [str(t) for t in frame[cfg.text_column or "text"].tolist()]
+    rows: list[Any] = frame.drop(columns=[cfg.label_column]).to_dict(orient="records")
+    return rows

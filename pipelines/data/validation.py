@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.config.errors import ConfigError
-from pipelines.data import _paths
 from pipelines.data._csv import read_csv, string_columns
+from pipelines.data._paths import display, raw_csv, validation_json
 from pipelines.data.errors import DataError
 from pipelines.data.expectations import ExpectationSpec, load_suite
 from pipelines.data.report import MAX_EXAMPLES, FailedExpectation, ValidationReport
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 def validate(repo: Repo, dataset: str, path: Path | None = None) -> ValidationReport:
     """Validate `path` (default `data/raw.csv`); write `data/validation.json`; never raise on failure."""
     cfg = repo.dataset(dataset)
-    csv = path or _paths.raw_csv(repo, dataset)
+    csv = path or raw_csv(repo, dataset)
     suite_path = repo.dataset_dir(dataset) / cfg.expectations
     try:
         suite = load_suite(suite_path)
@@ -40,10 +40,8 @@ def validate(repo: Repo, dataset: str, path: Path | None = None) -> ValidationRe
     frame = read_csv(
         csv, string_columns=string_columns(cfg.kind, cfg.label_column, cfg.text_column), dataset=dataset
     )
-    report = validate_frame(
-        frame, suite.expectations, dataset=dataset, suite=_paths.display(repo, suite_path)
-    )
-    report.write(_paths.validation_json(repo, dataset))
+    report = validate_frame(frame, suite.expectations, dataset=dataset, suite=display(repo, suite_path))
+    report.write(validation_json(repo, dataset))
     return report
 
 

@@ -6,7 +6,7 @@ the same version on every machine, before any data is pulled, which is what fing
 
 from __future__ import annotations
 
-from pipelines.data import _paths
+from pipelines.data._paths import lock_file
 from pipelines.data.errors import DataError
 from pipelines.repo.layout import Repo
 
@@ -18,7 +18,7 @@ def data_version(repo: Repo, dataset: str) -> str:
     """The 32-hex md5 of `data/splits` (DVC's `.dir` hash, suffix dropped); DataError when not locked yet."""
     from ruamel.yaml import YAML
 
-    lock = _paths.lock_file(repo, dataset)
+    lock = lock_file(repo, dataset)
     if not lock.is_file():
         raise DataError(f"{dataset}: {lock} does not exist; run `aip data prepare {dataset}` and commit it")
     data = YAML(typ="safe").load(lock.read_text(encoding="utf-8")) or {}

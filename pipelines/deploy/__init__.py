@@ -17,10 +17,11 @@ from pipelines.deploy.backends import (
     OfflineKubectl,
     TrafficBackend,
 )
-from pipelines.deploy.controller import DeployResult, deploy, resolve_version
+from pipelines.deploy.controller import UnknownVersion, deploy, resolve_version
 from pipelines.deploy.lock import DeployLock, LockHeld, RegistryLease
 from pipelines.deploy.metrics import LocalSamplesSource, MetricsSource, MetricsUnavailable, PrometheusSource
 from pipelines.deploy.plan import Plan, PlanError, plan_for
+from pipelines.deploy.result import DeployResult
 
 __all__ = [
     "BackendError",
@@ -43,6 +44,7 @@ __all__ = [
     "PrometheusSource",
     "RegistryLease",
     "TrafficBackend",
+    "UnknownVersion",
     "WindowData",
     "analyse",
     "deploy",

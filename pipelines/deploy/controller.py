@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pipelines.deploy.analysis import IntervalResult, WindowData, analyse, bake, unavailable
@@ -33,20 +31,23 @@ from pipelines.deploy.backends import BackendError, CanaryLoadFailed, TrafficBac
 from pipelines.deploy.lock import DeployLock, RegistryLease
 from pipelines.deploy.metrics import MetricsSource, MetricsUnavailable
 from pipelines.deploy.plan import Plan, plan_for
+from pipelines.deploy.report import write
+from pipelines.deploy.result import DeployResult, Interval, Verdict
+from pipelines.errors import AipError
 from pipelines.observability import logs
 
 if TYPE_CHECKING:
     from pipelines.deploy.load import LoadDriver
     from pipelines.registry.context import Context
 
-__all__ = ["DeployResult", "Interval", "Verdict", "deploy", "resolve_version"]
+__all__ = ["UnknownVersion", "deploy", "resolve_version"]
 
-Verdict = Literal["promoted", "promoted_directly", "rolled_back", "aborted", "up_to_date", "dry_run"]
 VERDICT_TAG = "aip.deploy.{env}.verdict"
 REPORT_TAG = "aip.deploy.{env}.report"
 REASON_TAG = "aip.deploy.{env}.reason"
 FINISHED_TAG = "aip.deploy.{env}.finished"
-# How often a waiting controller wakes to renew its lease and watch for a stop.
+# A waiting controller sleeps in slices of this length until the interval ends; it renews its
+# lease once, when the interval is over (the lease TTL covers several intervals; see `_wait`).
 TICK_SECONDS = 0.5
 
 
@@ -54,96 +55,32 @@ def say(message: str) -> None:
     logs.progress(message)
 
 
-@dataclass
-class Interval:
-    """One analysis (or bake) interval: what was measured and what the checks said."""
-
-    step: int  # 1-based index in the plan
-    kind: Literal["analysis", "pause"]
-    weight: int
-    start: float
-    end: float
-    attempt: int  # 1 + holds before it in this step
-    result: str
-    analysis: dict[str, Any]
-
-    def as_dict(self) -> dict[str, Any]:
-        return self.__dict__.copy()
-
-
-@dataclass
-class DeployResult:
-    model: str
-    env: str
-    version: str
-    stable_before: str | None
-    verdict: Verdict
-    reason: str = ""
-    intervals: list[Interval] = field(default_factory=list)
-    weights: list[tuple[float, int]] = field(default_factory=list)  # (unix time, canary percent)
-    # The baseline: a fresh instance of the stable version given the canary's share of traffic, so
-    # the comparison is canary vs baseline under the same conditions (stable serves the rest).
-    baseline_version: str | None = None
-    # Milestones for the report and chart: (unix time, "canary_loaded" | "promoted" | "rolled_back"
-    # | "aborted" | "restored").
-    events: list[tuple[float, str]] = field(default_factory=list)
-    # The analysis thresholds the rollout ran with (model.yaml `rollout.analysis`, as a dict).
-    thresholds: dict[str, Any] = field(default_factory=dict)
-    started: float = 0.0
-    finished: float = 0.0
-    backend: str = ""
-    metrics: str = ""
-    load: str = ""
-    client_summary: dict[str, Any] = field(default_factory=dict)
-    report: Path | None = None
-    chart: Path | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict in ("promoted", "promoted_directly", "up_to_date", "dry_run")
-
-    @property
-    def seconds(self) -> float:
-        return max(0.0, self.finished - self.started)
-
-    @property
-    def alias_version(self) -> str | None:
-        """Where the environment alias points after the deploy."""
-        return (
-            self.version
-            if self.verdict in ("promoted", "promoted_directly", "up_to_date")
-            else self.stable_before
-        )
+class UnknownVersion(AipError):
+    """The version to deploy is not registered (or the registry cannot list the versions)."""
 
 
 def resolve_version(ctx: Context, model: str, version: str | None) -> str:
     """The version to deploy: the one named, else the newest registered version."""
     from mlflow.exceptions import MlflowException
 
-    from pipelines.lifecycle.steps import StepFailed
-
     try:
         found = ctx.client.search_model_versions(f"name = '{model}'")
     except MlflowException as exc:
-        raise StepFailed(f"{model}: cannot list registered versions: {exc}") from None
+        raise UnknownVersion(f"{model}: cannot list registered versions: {exc}") from None
     numbers = sorted(int(v.version) for v in found)
     if not numbers:
-        raise StepFailed(
+        raise UnknownVersion(
             f"{model}: no registered version in '{ctx.env}'; run `aip run {model} --env {ctx.env}`"
         )
     if version is None:
         return str(numbers[-1])
     if int(version) not in numbers:
-        raise StepFailed(f"{model}: no version {version} (registered: {', '.join(map(str, numbers))})")
+        raise UnknownVersion(f"{model}: no version {version} (registered: {', '.join(map(str, numbers))})")
     return str(int(version))
 
 
 def plan_of(ctx: Context, model: str) -> Plan:
-    from pipelines.config.model import EnvironmentSettings
-
-    config = ctx.repo.model(model)
-    settings = config.environments.get(ctx.env) or EnvironmentSettings()
-    return plan_for(model, ctx.env, settings.rollout)
+    return plan_for(model, ctx.env, ctx.repo.model(model).environment(ctx.env).rollout)
 
 
 def deploy(
@@ -486,8 +423,6 @@ def _run_steps(
 def _record_outcome(
     ctx: Context, result: DeployResult, backend: TrafficBackend | None, write_report: bool
 ) -> None:
-    from pipelines.deploy.report import write
-
     if write_report and result.verdict not in ("up_to_date", "dry_run"):
         result.report, result.chart = write(ctx.repo.state_dir, result)
     tags = {

@@ -1,9 +1,9 @@
 """Synthetic traffic for the embedded default: replay the model's evaluation inputs.
 
 In production the traffic is real and the controller only watches it. Locally nobody sends
-requests, so `aip deploy` replays the test split (`pipelines.data.load_split(..., "test")`, labels
-dropped) in a loop, from N concurrent closed-loop clients, as unlabelled `:predict` calls that the
-server splits by weight. Every request carries `X-AIP-Traffic: synthetic`, so the server keeps these
+requests, so `aip deploy` replays the test split (`pipelines.data.model_inputs`: labels dropped) in
+a loop, from N concurrent closed-loop clients, as unlabelled `:predict` calls that the server splits
+by weight. Every request carries `X-AIP-Traffic: synthetic`, so the server keeps these
 replayed test rows out of the drift sink (they would read as drift: 113 rows repeated). Every
 response is recorded on the client side too (status, the `X-Model-Label` header, latency), which is
 how the fault suite checks that clients see no errors beyond the canary's share.
@@ -27,17 +27,10 @@ __all__ = ["ClientRecord", "LoadDriver", "replay_inputs"]
 
 def replay_inputs(repo: Any, model: str) -> list[Any]:
     """The test split's inputs in the form the server takes: text strings, or feature dicts."""
-    from pipelines.data import load_split
+    from pipelines.data import load_split, model_inputs
 
-    config = repo.model(model)
-    dataset = repo.dataset(config.dataset)
-    frame = load_split(repo, config.dataset, "test")
-    if dataset.kind == "text":
-        column = dataset.text_column or "text"
-        return [str(t) for t in frame[column].tolist()]
-    features = frame.drop(columns=[dataset.label_column])
-    rows: list[Any] = features.to_dict(orient="records")
-    return rows
+    dataset = repo.model(model).dataset
+    return model_inputs(repo, dataset, load_split(repo, dataset, "test"))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from pipelines.deploy.controller import DeployResult
+    from pipelines.deploy.result import DeployResult
 
 __all__ = ["as_dict", "markdown", "render", "write"]
 

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pipelines.deploy.backends import BackendError, KubernetesBackend, LiveKubectl, LocalServerBackend
-from pipelines.deploy.controller import DeployResult, deploy
+from pipelines.deploy.controller import deploy
 from pipelines.deploy.load import LoadDriver, replay_inputs
 from pipelines.deploy.metrics import LocalSamplesSource, PrometheusSource
+from pipelines.deploy.result import DeployResult
 from pipelines.deploy.server import LocalServer, ensure_server
 
 if TYPE_CHECKING:

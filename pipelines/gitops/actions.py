@@ -6,23 +6,16 @@ helper runs the same on a laptop.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import AipError
+from pipelines.http import request_json
 
-__all__ = ["ApiError", "annotate", "api", "in_actions", "set_output", "write_summary"]
+__all__ = ["annotate", "api", "in_actions", "set_output", "write_summary"]
 
 API_TIMEOUT_S = 30  # one REST call; GitHub answers in well under a second
-
-
-class ApiError(AipError):
-    """A GitHub API call failed; the message names the call and the answer."""
 
 
 def in_actions() -> bool:
@@ -60,27 +53,13 @@ def annotate(level: str, message: str, *, file: str | None = None, line: int | N
 
 
 def api(method: str, path: str, token: str, body: dict[str, Any] | None = None) -> Any:
-    """One GitHub REST call (`path` like /repos/o/r/pulls); raises ApiError with the status and message."""
+    """One GitHub REST call (`path` like /repos/o/r/pulls) against $GITHUB_API_URL; its JSON answer.
+
+    Raises HttpError (the status and GitHub's message) or Unreachable, each naming the method and URL."""
     base = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        base + path,
-        data=data,
-        method=method,
-        headers={
-            "Accept": "application/vnd.github+json",
-            "Authorization": f"Bearer {token}",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "Content-Type": "application/json",
-            "User-Agent": "aip-gitops",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=API_TIMEOUT_S) as response:
-            payload = response.read()
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode(errors="replace")[:500]
-        raise ApiError(f"{method} {path}: HTTP {exc.code}: {detail}") from None
-    except urllib.error.URLError as exc:
-        raise ApiError(f"{method} {path}: {exc.reason} (GITHUB_API_URL={base})") from None
-    return json.loads(payload) if payload else None
+    headers = {
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+        "User-Agent": "aip-gitops",
+    }
+    return request_json(method, base + path, body, token=token, headers=headers, timeout=API_TIMEOUT_S)

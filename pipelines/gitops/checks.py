@@ -1,29 +1,19 @@
-"""Small CI decisions as commands: the aggregating required check, configuration and availability.
+"""Small CI decisions as commands: the aggregating required check and configuration.
 
 aip ci needs-ok                   (NEEDS='${{ toJSON(needs) }}') fail if any needed job failed
 aip ci require VAR ...            output configured=true/false; a notice names what a fork must set
-aip ci optional CMD [ARGS ...]    run `aip CMD ARGS` if this aip has CMD; else a notice, exit 0
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 from pipelines.gitops import GuardError
 from pipelines.gitops.actions import annotate, set_output, write_summary
 
-__all__ = ["PENDING", "has_command", "needs_ok", "optional", "require"]
+__all__ = ["needs_ok", "require"]
 
-# Commands other issues add; workflows call them through `aip ci optional` (or, for deploy, directly).
-PENDING = {
-    "serve": "issue 3 (serving)",
-    "deploy": "issue 3 (serving and canary deployment)",
-    "drift": "issue 6 (observability: drift)",
-    "dashboards": "issue 6 (observability: dashboards)",
-}
 OK_RESULTS = {"success", "skipped"}  # a path-filtered job that did not run is not a failure
 
 
@@ -57,27 +47,3 @@ def require(names: list[str], purpose: str) -> bool:
         return False
     print(f"ok: {purpose}: {', '.join(names)} configured")
     return True
-
-
-def has_command(name: str) -> bool:
-    from pipelines.cli.main import build_parser
-
-    parser = build_parser()
-    for action in parser._subparsers._group_actions if parser._subparsers else []:
-        choices = getattr(action, "choices", None)
-        if choices and name in choices:
-            return True
-    return False
-
-
-def optional(argv: list[str]) -> int:
-    """Run `aip ARGV` when the subcommand exists; until its issue lands, a notice and exit 0."""
-    if not argv:
-        raise GuardError("aip ci optional: name the command to run, e.g. `aip ci optional drift MODEL`")
-    name = argv[0]
-    if not has_command(name):
-        why = PENDING.get(name, "no issue adds it yet")
-        annotate("notice", f"`aip {name}` does not exist yet ({why}); this step checks nothing until it does")
-        write_summary(f"> **Not run**: `aip {' '.join(argv)}`; `aip {name}` arrives with {why}.")
-        return 0
-    return subprocess.run([sys.executable, "-m", "pipelines", *argv], check=False).returncode

@@ -16,7 +16,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipelines.gitops.actions import ApiError, annotate, api, write_summary
+from pipelines.gitops.actions import annotate, api, write_summary
+from pipelines.http import HttpError, Unreachable
 
 __all__ = ["MARKER", "load_rows", "post", "render"]
 
@@ -166,7 +167,7 @@ def post(markdown: str, marker: str = MARKER) -> str:
             return f"updated comment {ours['id']}"
         created = api("POST", f"/repos/{repo}/issues/{number}/comments", token, {"body": markdown})
         return f"created comment {created.get('id')}"
-    except ApiError as exc:
+    except (HttpError, Unreachable) as exc:
         annotate("warning", f"could not comment on #{number}: {exc}; the table is in the job summary")
         return "summary only (API error)"
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from pipelines.gitops import GuardError
 from pipelines.gitops.actions import annotate
+from pipelines.http import HttpError, Unreachable, request_json
 
 __all__ = ["publish"]
 
@@ -46,21 +45,11 @@ def publish(folder: Path) -> list[str]:
         }
         if folder_uid := os.environ.get("GRAFANA_FOLDER_UID"):
             body["folderUid"] = folder_uid
-        request = urllib.request.Request(
-            f"{url}/api/dashboards/db",
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-                answer = json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            raise GuardError(
-                f"{path}: Grafana answered HTTP {exc.code}: {exc.read().decode(errors='replace')[:300]}"
-            ) from None
-        except urllib.error.URLError as exc:
-            raise GuardError(f"{path}: Grafana at {url} unreachable: {exc.reason}") from None
+            answer = request_json("POST", f"{url}/api/dashboards/db", body, token=token, timeout=TIMEOUT_S)
+        except (HttpError, Unreachable) as exc:  # the message names the URL and Grafana's answer
+            raise GuardError(f"{path}: {exc}") from None
+        answer = answer or {}
         published.append(f"{path.name} -> {answer.get('url', answer.get('uid', '?'))}")
         print(f"published {published[-1]}", flush=True)
     return published

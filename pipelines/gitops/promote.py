@@ -9,12 +9,14 @@ PROMOTION_TOKEN secret, a GitHub App or fine-grained token, so the PR's checks r
 from __future__ import annotations
 
 import os
-import subprocess
 from typing import Any
 
 from pipelines.errors import is_expected
-from pipelines.gitops.actions import ApiError, annotate, api, write_summary
+from pipelines.git import GitError, git
+from pipelines.gitops import GuardError
+from pipelines.gitops.actions import annotate, api, write_summary
 from pipelines.gitops.guard import ENV_PREFIX
+from pipelines.http import HttpError
 from pipelines.repo.layout import Repo
 
 __all__ = ["promote", "render_body"]
@@ -59,21 +61,18 @@ def _versions(repo: Repo, source: str, target: str) -> list[str]:
 
 
 def render_body(repo: Repo, source: str, target: str) -> str:
-    log = subprocess.run(
-        [
-            "git",
+    try:
+        commits = git(
+            repo.root,
             "log",
             "--no-merges",
             f"--max-count={MAX_COMMITS}",
             "--format=- %h %s",
             f"origin/{ENV_PREFIX}{target}..origin/{ENV_PREFIX}{source}",
-        ],
-        cwd=repo.root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    commits = log.stdout.strip() or "_(branch comparison unavailable: fetch both environment branches)_"
+        ).strip()
+    except GitError:  # a branch not fetched (a laptop, a shallow checkout)
+        commits = ""
+    commits = commits or "_(branch comparison unavailable: fetch both environment branches)_"
     return "\n".join(
         [
             MARKER,
@@ -96,7 +95,7 @@ def render_body(repo: Repo, source: str, target: str) -> str:
 def promote(repo: Repo, source: str, target: str) -> str:
     order = repo.platform.promotion_order
     if source not in order or target not in order or order.index(target) != order.index(source) + 1:
-        raise ValueError(f"promotion goes {' → '.join(order)}; {source} → {target} is not a step of it")
+        raise GuardError(f"promotion goes {' → '.join(order)}; {source} → {target} is not a step of it")
     body = render_body(repo, source, target)
     write_summary(body)
     token = os.environ.get("GITHUB_TOKEN", "")
@@ -116,7 +115,7 @@ def promote(repo: Repo, source: str, target: str) -> str:
             "POST", f"/repos/{slug}/pulls", token, {"head": head, "base": base, "title": title, "body": body}
         )
         return f"opened #{created['number']}"
-    except ApiError as exc:
+    except HttpError as exc:  # a 422 when env/<to> already has everything
         if "No commits between" in str(exc):
             return f"nothing to promote: {base} already has everything in {head}"
         raise

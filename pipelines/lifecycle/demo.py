@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pipelines.errors import is_expected
 from pipelines.lifecycle import steps
 from pipelines.observability import logs
 
 if TYPE_CHECKING:
-    from pipelines.deploy.controller import DeployResult
+    from pipelines.deploy.result import DeployResult
     from pipelines.deploy.server import LocalServer
-    from pipelines.lifecycle.run import ModelOutcome
     from pipelines.registry.context import Context
 
 __all__ = ["DEMO_TAG", "SEED_OFFSET", "Mode", "challenger", "run_demo", "wanted"]
@@ -37,6 +36,15 @@ RESTORED_TAG = "aip.deploy.{env}.restored"
 SEED_OFFSET = 1000  # the challenger's seed: model.yaml's training seed + this
 
 Deployer = Callable[..., "DeployResult"]
+
+
+class Outcome(Protocol):
+    """What the demo reads and writes of a model's run outcome (`pipelines.lifecycle.run.ModelOutcome`)."""
+
+    model: str
+    version: str  # the repository's version, which holds the environment alias
+    demo: dict[str, Any]  # filled here: the challenger, the verdicts, any direct restore
+    seconds: dict[str, float]  # "demo" added here
 
 
 def say(message: str) -> None:
@@ -73,9 +81,7 @@ def challenger(ctx: Context, model: str) -> str:
     return version
 
 
-def run_demo(
-    ctx: Context, outcome: ModelOutcome, server: LocalServer, deployer: Deployer | None = None
-) -> None:
+def run_demo(ctx: Context, outcome: Outcome, server: LocalServer, deployer: Deployer | None = None) -> None:
     """Canary a challenger, canary the repository's version back, and restore it directly if needed.
 
     `deployer` is `deploy_with_server` (tests pass a stand-in to force decisions)."""

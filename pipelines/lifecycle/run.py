@@ -10,25 +10,47 @@ alias is set); a new version is canaried against the environment's current stabl
 without Kubernetes the run starts `aip serve` on the serving endpoint if none answers, and stops
 it at the end. The canary demo (pipelines/lifecycle/demo.py: `--canary-demo-if-new` in `make run`,
 `--canary-demo` in `make demo`) then shows real canary decisions and ends on the repository's version.
+
+The run's `pipeline` metrics (`metric_batches`) are pushed at the end: a Pushgateway or a
+node-exporter textfile (pipelines/observability/push.py).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipelines.errors import is_expected
 from pipelines.lifecycle import steps
 from pipelines.observability import logs
+from pipelines.observability.push import Batch, push_quietly
 from pipelines.registry.context import Context
 from pipelines.repo.layout import Repo
+
+if TYPE_CHECKING:
+    from pipelines.deploy.result import DeployResult
+
+Status = Literal[
+    "pending",  # not through its steps yet
+    "up-to-date",  # the fingerprint's version already holds the environment alias: nothing to do
+    "registered",  # a finished training run of the fingerprint, evaluated and registered now
+    "trained+registered",  # trained, evaluated and registered by this run
+    "promoted",  # a version registered before (another environment), evaluated here; deploy moves the alias
+    "failed: data",
+    "failed: train",
+    "failed: evaluate",
+    "failed: gates",
+    "failed: register",
+    "failed: deploy",
+    "failed: demo",  # the canary demo left the alias off the repository's version
+]
 
 
 @dataclass
 class ModelOutcome:
     model: str
-    status: str = "pending"  # up-to-date | registered | failed: <step>
+    status: Status = "pending"
     fingerprint: str = ""
     version: str = ""
     previous: str | None = None
@@ -36,7 +58,7 @@ class ModelOutcome:
     gates: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
     error: str = ""
-    deploy: str = ""  # verdict of the deploy step (promoted, promoted_directly, rolled_back, ...)
+    deploy: str = ""  # the deploy step's verdict (pipelines.deploy.result.Verdict), or "error"
     deploy_reason: str = ""
     deploy_report: str = ""
     demo: dict[str, Any] = field(default_factory=dict)  # the canary demo: its versions and verdicts
@@ -118,15 +140,39 @@ def run(
         _run_model(ctx, outcome)
     _deploy_step(ctx, [outcomes[n] for n in names], canary_demo)
     report = RunReport(ctx.env, [outcomes[n] for n in names], shared)
-    from pipelines.observability.push import push_run_report
-
-    push_run_report(repo, report)  # the `pipeline` metrics: Pushgateway or node-exporter textfile
+    push_run_report(repo, report)
     return report
+
+
+def metric_batches(report: RunReport, now: float | None = None) -> list[Batch]:
+    """The `pipeline` catalogue metrics of one `aip run`, one push batch per model."""
+    now = time.time() if now is None else now
+    batches = []
+    for outcome in report.outcomes:
+        batch = Batch(
+            "aip-pipeline",
+            {"model": outcome.model, "env": report.env},
+            keep={"aip_pipeline_last_success_timestamp_seconds"},
+        )
+        batch.add("aip_pipeline_runs_total", 1, status="success" if outcome.ok else "failed")
+        batch.add("aip_pipeline_last_run_timestamp_seconds", now)
+        batch.add("aip_pipeline_last_run_success", 1 if outcome.ok else 0)
+        if outcome.ok:
+            batch.add("aip_pipeline_last_success_timestamp_seconds", now)
+        for step, seconds in {**report.seconds, **outcome.seconds}.items():
+            batch.add("aip_pipeline_step_duration_seconds", seconds, step=step)
+        batches.append(batch)
+    return batches
+
+
+def push_run_report(repo: Repo, report: RunReport) -> list[str]:
+    """Push each model's run metrics (best effort: a failure is a warning); returns where they went."""
+    return push_quietly(repo, metric_batches(report))
 
 
 def _run_model(ctx: Context, outcome: ModelOutcome) -> None:
     name = outcome.model
-    step = "train"
+    failed: Status = "failed: train"  # what an expected error in the step under way makes the status
     try:
         say(f"==> {name}: fingerprint")
         candidate, outcome.seconds["train"] = steps.timed(steps.find_candidate, ctx, name)
@@ -152,13 +198,13 @@ def _run_model(ctx: Context, outcome: ModelOutcome) -> None:
             _metrics_from_version(ctx, outcome)
             return
 
-        step = "evaluate"
+        failed = "failed: evaluate"
         say(f"==> {name}: evaluate")
         result, outcome.seconds["evaluate"] = steps.timed(steps.evaluate, ctx, candidate)
         outcome.metrics = dict(result.metrics)
         outcome.gates = f"{sum(g.passed for g in result.gates)}/{len(result.gates)} passed"
 
-        step = "register"
+        failed = "failed: register"
         say(f"==> {name}: register")
         start = time.perf_counter()
         evaluation = steps.last_passed_evaluation(ctx, candidate) or {}
@@ -184,7 +230,7 @@ def _run_model(ctx: Context, outcome: ModelOutcome) -> None:
     except Exception as exc:
         if not is_expected(exc):
             raise
-        outcome.status, outcome.error = f"failed: {step}", str(exc)
+        outcome.status, outcome.error = failed, str(exc)
         say(f"error: {name}: {exc}")
 
 
@@ -284,7 +330,7 @@ def _deploy_on_local_server(
             say(f"==> stopped the server this run started; to keep serving: aip serve --env {ctx.env}")
 
 
-def _record(outcome: ModelOutcome, result: Any, seconds: float) -> None:
+def _record(outcome: ModelOutcome, result: DeployResult, seconds: float) -> None:
     outcome.deploy, outcome.deploy_reason = result.verdict, result.reason
     outcome.seconds["deploy"] = seconds
     outcome.deploy_report = str(result.report) if result.report else ""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import AipError
+from pipelines.git import head_commit
 from pipelines.lifecycle.memory import PeakRss
 from pipelines.registry import provenance
 from pipelines.registry.context import Context
@@ -130,7 +131,7 @@ def train(ctx: Context, model: str, *, force: bool = False, seed: int | None = N
         FINGERPRINT_TAG: fp.digest,
         STEP_TAG: "train",
         ENV_TAG: ctx.env,
-        "aip.git_commit": provenance.git_commit(ctx.repo.root),
+        "aip.git_commit": head_commit(ctx.repo.root),
         f"aip.data.{config.dataset}": data_version,
         **{f"aip.fingerprint.{k}": v for k, v in fp.parts.items()},
     }
@@ -162,7 +163,7 @@ def train(ctx: Context, model: str, *, force: bool = False, seed: int | None = N
                 **{f"best_{k}": v for k, v in best.items() if k.startswith("val_")},
             }
         )
-        info = _log_model(out_dir, result.artifact_dir)
+        info = log_model(result.artifact_dir)
         # Written last: only a run that got this far counts as a finished training run.
         mlflow.set_tag(MODEL_URI_TAG, info.model_uri)
     return Candidate(
@@ -185,10 +186,10 @@ def _log_datasets(ctx: Context, name: str, version: str, splits: dict[str, pd.Da
     import mlflow
     from mlflow.data.pandas_dataset import from_pandas
 
-    from pipelines.data import _paths
+    from pipelines.data import splits_dir
 
     label = ctx.repo.dataset(name).label_column
-    source = str(_paths.splits_dir(ctx.repo, name))
+    source = str(splits_dir(ctx.repo, name))
     for split, frame in splits.items():
         context = _DATASET_CONTEXT[split]
         with warnings.catch_warnings():
@@ -212,7 +213,8 @@ def _param(value: Any) -> str:
     return text[:500]
 
 
-def _log_model(out_dir: Path, artifact_dir: Path) -> Any:
+def log_model(artifact_dir: Path) -> Any:
+    """Log the aip artifact in `artifact_dir` as an MLflow pyfunc model of the active run; its ModelInfo."""
     import mlflow
     import pandas as pd
     from mlflow.models import ModelSignature, infer_signature

@@ -20,15 +20,16 @@ from __future__ import annotations
 import json
 import sys
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pipelines.errors import AipError
+from pipelines.http import request
 from pipelines.monitoring.sink import SampleSink, sink_uri
 from pipelines.monitoring.stats import ColumnResult, compare_column
+from pipelines.observability.push import Batch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -171,8 +172,8 @@ def load_feedback(source: str) -> dict[tuple[str, int], str]:
     """Arrived labels: JSON lines (or a JSON array) of {request_id, index (default 0), label}, from a
     file, a folder of *.jsonl files or an http(s) endpoint."""
     if source.startswith(("http://", "https://")):
-        with urllib.request.urlopen(source, timeout=30) as response:
-            texts = [response.read().decode()]
+        _, body = request("GET", source, timeout=30)  # HttpError / Unreachable name the URL
+        texts = [body.decode()]
     else:
         path = Path(source)
         if not path.exists():
@@ -322,10 +323,8 @@ def check(
     return report
 
 
-def metric_batch(report: DriftReport, now: float | None = None) -> Any:
+def metric_batch(report: DriftReport, now: float | None = None) -> Batch:
     """The `drift` catalogue metrics of one check, as a push batch."""
-    from pipelines.observability.push import Batch
-
     keep = {
         "aip_drift_detected",
         "aip_drift_score",

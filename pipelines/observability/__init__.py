@@ -1,4 +1,6 @@
-"""Observability: the metric catalogue (and, later, logging, dashboards and drift)."""
+"""Observability: the metric catalogue (catalogue.py, rendered by metrics_doc.py), structured ECS
+logs (logs.py), pushes of batch jobs' metrics (push.py), dashboards as code (dashboards.py), and the
+checks of alert rules (rules.py) and PromQL (promql.py). Drift checks live in pipelines/monitoring/."""
 
 from pipelines.observability.catalogue import CATALOGUE, EXTERNAL_EXPORTERS, Metric, create, known_series
 

@@ -68,6 +68,7 @@ _FLAT_TO_ECS = {
     "env": "service.environment",
     "verdict": "labels.verdict",
     "step": "labels.step",
+    "error": "error.message",
 }
 
 _context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(

@@ -9,6 +9,8 @@ Each (job, model, env) is its own Pushgateway group / textfile, so one model's p
 another's. Counters and "last success" gauges continue from the previous push of the same group (read
 back from the Pushgateway or the file), so `aip_pipeline_runs_total` counts runs across processes.
 Pushing is best effort: a failure prints a warning and never fails the job that pushes.
+The jobs build their batches (`pipelines.lifecycle.run.metric_batches`,
+`pipelines.monitoring.drift.metric_batch`); this module only pushes them.
 """
 
 from __future__ import annotations
@@ -16,15 +18,14 @@ from __future__ import annotations
 import os
 import re
 import sys
-import time
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipelines.http import request
+
 if TYPE_CHECKING:
-    from pipelines.lifecycle.run import RunReport
     from pipelines.repo.layout import Repo
 
 PUSHGATEWAY_ENV = "AIP_PUSHGATEWAY_URL"
@@ -125,8 +126,8 @@ def push(repo: Repo, batch: Batch) -> str:
 
     url = os.environ.get(PUSHGATEWAY_ENV)
     if url:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/metrics", timeout=_TIMEOUT_SECONDS) as response:
-            previous = _previous(response.read().decode(), batch)
+        _, text = request("GET", f"{url.rstrip('/')}/metrics", timeout=_TIMEOUT_SECONDS)
+        previous = _previous(text.decode(), batch)
         _carry_over(batch, previous)
         registry = _registry(batch, previous)
         push_to_gateway(
@@ -152,29 +153,3 @@ def push_quietly(repo: Repo, batches: Iterable[Batch]) -> list[str]:
         except Exception as exc:
             print(f"warning: metrics of {batch.job} {batch.group} not pushed: {exc}", file=sys.stderr)
     return where
-
-
-def run_batches(report: RunReport, now: float | None = None) -> list[Batch]:
-    """The `pipeline` catalogue metrics of one `aip run`, one batch per model."""
-    now = time.time() if now is None else now
-    batches = []
-    for outcome in report.outcomes:
-        batch = Batch(
-            "aip-pipeline",
-            {"model": outcome.model, "env": report.env},
-            keep={"aip_pipeline_last_success_timestamp_seconds"},
-        )
-        batch.add("aip_pipeline_runs_total", 1, status="success" if outcome.ok else "failed")
-        batch.add("aip_pipeline_last_run_timestamp_seconds", now)
-        batch.add("aip_pipeline_last_run_success", 1 if outcome.ok else 0)
-        if outcome.ok:
-            batch.add("aip_pipeline_last_success_timestamp_seconds", now)
-        for step, seconds in {**report.seconds, **outcome.seconds}.items():
-            batch.add("aip_pipeline_step_duration_seconds", seconds, step=step)
-        batches.append(batch)
-    return batches
-
-
-def push_run_report(repo: Repo, report: RunReport) -> list[str]:
-    """Called at the end of `aip run`: push each model's run metrics (best effort)."""
-    return push_quietly(repo, run_batches(report))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-RUNBOOK_PREFIX = (
-    "https://github.com/example-org/ai-platform/blob/main/"  # TODO(fork): the bootstrap rewrites it
+# A runbook link: a page under docs/runbooks/ on main of the repository in platform.yaml
+# (organisation.repository); a fork that changes its repository there must change the links too.
+RUNBOOK_URL = re.compile(
+    r"^https://github\.com/(?P<repository>[^/]+/[^/]+)/blob/main/(?P<page>docs/runbooks/.+)$"
 )
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
 SEVERITIES = ("critical", "warning", "info", "none")
@@ -26,8 +29,19 @@ def alerts(root: Path) -> list[tuple[Path, dict[str, object]]]:
     return found
 
 
+def _repository(root: Path) -> str | None:
+    """platform.yaml's `owner/name`, when `root` has a platform.yaml."""
+    if not (root / "platform.yaml").is_file():
+        return None
+    from pipelines.config import load_platform
+
+    return load_platform(root / "platform.yaml").organisation.repository
+
+
 def problems(root: Path) -> list[str]:
     """Alerts without severity, summary, description or a runbook_url that resolves to docs/runbooks/."""
+    repository = _repository(root)
+    expected = f"https://github.com/{repository or '<owner>/<name>'}/blob/main/docs/runbooks/"
     out = []
     for path, rule in alerts(root):
         where = f"{path.name}: alert {rule['alert']}"
@@ -41,9 +55,9 @@ def problems(root: Path) -> list[str]:
                 out.append(f"{where}: annotations.{key} is missing")
         url = str(annotations.get("runbook_url", ""))
         if url:
-            relative = url.removeprefix(RUNBOOK_PREFIX)
-            if relative == url or not relative.startswith("docs/runbooks/"):
-                out.append(f"{where}: runbook_url must start with {RUNBOOK_PREFIX}docs/runbooks/")
-            elif not (root / relative.split("#")[0]).is_file():
-                out.append(f"{where}: runbook {relative} does not exist")
+            match = RUNBOOK_URL.match(url)
+            if match is None or (repository is not None and match["repository"] != repository):
+                out.append(f"{where}: runbook_url must start with {expected} (platform.yaml's repository)")
+            elif not (root / match["page"].split("#")[0]).is_file():
+                out.append(f"{where}: runbook {match['page']} does not exist")
     return out

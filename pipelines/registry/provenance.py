@@ -1,29 +1,10 @@
-"""Facts about where a run came from: git commit, package versions, hardware."""
+"""Facts about where a run came from: package versions and hardware (its git commit:
+`pipelines.git.head_commit`)."""
 
 from __future__ import annotations
 
 import platform
-import subprocess
 from importlib import metadata
-from pathlib import Path
-
-
-def git_commit(root: Path) -> str:
-    """HEAD's sha, with `-dirty` when tracked files have uncommitted changes; 'unknown' outside git."""
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{sha}-dirty" if dirty else sha
 
 
 def packages() -> str:

@@ -7,12 +7,11 @@ A configured server that is down fails in seconds with its URI, rather than hang
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelines.errors import AipError
+from pipelines.http import HttpError, Unreachable, request
 from pipelines.repo.layout import Repo
 
 if TYPE_CHECKING:
@@ -51,16 +50,15 @@ def check_reachable(uri: str, timeout: float = REACHABILITY_TIMEOUT_S) -> None:
     """Raise TrackingUnavailable unless an http(s) tracking server answers /health."""
     if not uri.startswith(("http://", "https://")):
         return
-    url = uri.rstrip("/") + "/health"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            if response.status == 200:
-                return
-            reason = f"HTTP {response.status}"
-    except urllib.error.HTTPError as exc:
-        reason = f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
-        reason = str(getattr(exc, "reason", exc))
+        status, _ = request("GET", uri.rstrip("/") + "/health", timeout=timeout)
+        if status == 200:
+            return
+        reason = f"HTTP {status}"
+    except HttpError as exc:
+        reason = f"HTTP {exc.status}"
+    except Unreachable as exc:
+        reason = str(exc)
     raise TrackingUnavailable(
         f"MLflow tracking server {uri} is unreachable ({reason}). Start it, fix tracking_uri in "
         "platform.yaml, or set AIP_TRACKING_URI."

@@ -8,8 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipelines.config import ConfigError, Problem
-from pipelines.config._yaml import line_of, load_yaml
+from pipelines.config import ConfigError, Problem, line_of, load_yaml
 from pipelines.repo.layout import Repo
 
 DVC_STAGES = ("ingest", "validate", "split")

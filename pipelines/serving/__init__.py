@@ -6,7 +6,16 @@ what `aip deploy` drives. Importing this package is cheap: the HTTP stack, torch
 gRPC protos (TensorFlow) are imported when the server starts.
 """
 
-from pipelines.serving.errors import Code, ServingError
-from pipelines.serving.server import ServeError, ServeOptions, build_service, run_server
+from pipelines.serving._logging import quiet_stderr
+from pipelines.serving.errors import Code, ServeError, ServingError
+from pipelines.serving.server import ServeOptions, build_service, run_server
 
-__all__ = ["Code", "ServeError", "ServeOptions", "ServingError", "build_service", "run_server"]
+__all__ = [
+    "Code",
+    "ServeError",
+    "ServeOptions",
+    "ServingError",
+    "build_service",
+    "quiet_stderr",
+    "run_server",
+]

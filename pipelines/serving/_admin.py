@@ -9,7 +9,8 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pipelines.serving import _requests as req
+import pipelines.serving.protocol as req
+from pipelines.serving._http import endpoint, json_response, read_body
 from pipelines.serving._logging import event
 from pipelines.serving._models import LABELS, Fault
 from pipelines.serving.errors import Code, ServingError
@@ -56,8 +57,6 @@ def _text(data: Mapping[str, Any], key: str, allowed: tuple[str, ...] | None = N
 
 def admin_routes(service: Service) -> list[Route]:
     from starlette.routing import Route
-
-    from pipelines.serving._rest import endpoint, json_response, read_body
 
     async def authorised_body(request: Request) -> Any:
         service.check_admin(request.headers.get("authorization"))

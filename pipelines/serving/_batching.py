@@ -16,25 +16,17 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.serving.errors import Code, ServingError
 
-__all__ = ["BatchSettings", "Batcher", "BatcherClosed"]
+if TYPE_CHECKING:
+    # The knobs and their defaults: model.yaml `environments.<env>.serving.batching`.
+    from pipelines.config.model import Batching
+
+__all__ = ["Batcher", "BatcherClosed"]
 
 Forward = Callable[[Sequence[Any]], Sequence[Any]]
-
-
-@dataclass(frozen=True)
-class BatchSettings:
-    max_batch_size: int = 32
-    batch_timeout_micros: int = 2000
-    max_enqueued_batches: int = 64
-    num_batch_threads: int = 1
-
-    @property
-    def capacity_rows(self) -> int:
-        return self.max_batch_size * self.max_enqueued_batches
 
 
 class BatcherClosed(Exception):
@@ -60,7 +52,7 @@ class Batcher:
         self,
         name: str,
         forward: Forward,
-        settings: BatchSettings,
+        settings: Batching,
         *,
         on_batch: Callable[[int], None] | None = None,
         on_depth: Callable[[int], None] | None = None,
@@ -76,6 +68,7 @@ class Batcher:
         self._closed = False
         self._cond = threading.Condition()
         self._timeout = settings.batch_timeout_micros / 1e6
+        self._capacity_rows = settings.max_batch_size * settings.max_enqueued_batches
         self._threads = [
             threading.Thread(target=self._work, name=f"batch-{name}-{i}", daemon=True)
             for i in range(settings.num_batch_threads)
@@ -92,7 +85,7 @@ class Batcher:
         with self._cond:
             if self._closed:
                 raise BatcherClosed(self.name)
-            if self._queue and self._queued_rows + rows > self.settings.capacity_rows:
+            if self._queue and self._queued_rows + rows > self._capacity_rows:
                 raise ServingError(
                     Code.RESOURCE_EXHAUSTED,
                     f"{self.name}: the batching queue is full "

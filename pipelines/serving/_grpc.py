@@ -8,22 +8,20 @@ and `probabilities` (DT_FLOAT [n, classes]).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent import futures
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipelines.serving import _requests as req
-from pipelines.serving._logging import event
+import pipelines.serving.protocol as req
+from pipelines.serving._logging import event, quiet_stderr
 from pipelines.serving._service import Call, Service
-from pipelines.serving.errors import Code, ServingError
+from pipelines.serving.errors import Code, ServeError, ServingError
 
 if TYPE_CHECKING:
     import grpc
@@ -40,7 +38,7 @@ class _Protos:
     def __init__(self) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:
-            with _quiet_stderr():  # TensorFlow's C++ start-up banner would break the JSON log lines
+            with quiet_stderr():  # TensorFlow's C++ start-up banner would break the JSON log lines
                 from tensorflow.core.example import example_pb2
                 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
                 from tensorflow.core.protobuf import meta_graph_pb2
@@ -53,8 +51,6 @@ class _Protos:
                     prediction_service_pb2_grpc,
                 )
         except ImportError as exc:
-            from pipelines.serving.server import ServeError
-
             raise ServeError(
                 f"gRPC needs the `grpc` extra (tensorflow-serving-api): pip install -e '.[grpc]', "
                 f"or start with --grpc-port 0 ({exc})"
@@ -70,20 +66,6 @@ class _Protos:
         self.predict = predict_pb2
         self.model_service_grpc = model_service_pb2_grpc
         self.prediction_service_grpc = prediction_service_pb2_grpc
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the duration (C++ libraries write to it directly)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:  # noqa: PTH123 - a raw descriptor is needed
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _spec(request: Any) -> tuple[str, str | None, str | None]:
@@ -371,8 +353,6 @@ def start_grpc(service: Service, host: str, port: int) -> grpc.Server:
     protos.model_service_grpc.add_ModelServiceServicer_to_server(models(), server)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if server.add_insecure_port(address) == 0:
-        from pipelines.serving.server import ServeError
-
         raise ServeError(f"gRPC: cannot bind {address} (port in use?); choose another --grpc-port or 0")
     server.start()
     event("grpc_started", address=address)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["configure", "event"]
+__all__ = ["configure", "event", "quiet_stderr"]
 
 LOGGER = "aip.serving"
 
@@ -34,3 +38,17 @@ def event(name: str, level: int = logging.INFO, **fields: Any) -> None:
 
 def now() -> float:
     return time.perf_counter()
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the duration (C++ libraries write to it directly)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:  # noqa: PTH123 - a raw descriptor is needed
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipelines.serving._batching import Batcher, BatcherClosed, BatchSettings
+from pipelines.serving._batching import Batcher, BatcherClosed
 from pipelines.serving.errors import Code, ServingError
 
 if TYPE_CHECKING:
     from pipelines.artifacts import Predictor
+    from pipelines.config.model import Batching
     from pipelines.serving._metrics import ServerMetrics
 
 __all__ = ["LABELS", "Fault", "LoadedVersion", "ModelSlot", "SampleBuffer"]
@@ -40,7 +41,7 @@ class LoadedVersion:
     """One model version in memory with its batcher."""
 
     def __init__(
-        self, model: str, version: str, predictor: Predictor, settings: BatchSettings, metrics: ServerMetrics
+        self, model: str, version: str, predictor: Predictor, settings: Batching, metrics: ServerMetrics
     ) -> None:
         self.model = model
         self.version = version
@@ -146,9 +147,7 @@ class VersionStatus:
 class ModelSlot:
     """Everything the server holds for one model name."""
 
-    def __init__(
-        self, name: str, settings: BatchSettings, metrics: ServerMetrics, rng: random.Random
-    ) -> None:
+    def __init__(self, name: str, settings: Batching, metrics: ServerMetrics, rng: random.Random) -> None:
         self.name = name
         self.settings = settings
         self.metrics = metrics

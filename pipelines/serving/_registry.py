@@ -13,36 +13,18 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from pipelines.registry.loader import LoadError, load_predictor
-from pipelines.serving._batching import BatchSettings
 from pipelines.serving._logging import event
 from pipelines.serving._models import LoadedVersion, ModelSlot, VersionStatus
 from pipelines.serving.errors import Code, ServingError
 
 if TYPE_CHECKING:
     from pipelines.artifacts import Predictor
+    from pipelines.config.model import Batching
     from pipelines.registry.context import Context
     from pipelines.repo.layout import Repo
     from pipelines.serving._metrics import ServerMetrics
 
-__all__ = ["LoadError", "ModelManager", "RegistryLoader", "batch_settings", "serving_runtime"]
-
-
-def batch_settings(repo: Repo, model: str, env: str) -> BatchSettings:
-    """The model's `environments.<env>.serving.batching` from model.yaml (defaults if absent)."""
-    config = repo.model(model)
-    settings = config.environments.get(env)
-    if settings is None:
-        return BatchSettings()
-    b = settings.serving.batching
-    return BatchSettings(
-        b.max_batch_size, b.batch_timeout_micros, b.max_enqueued_batches, b.num_batch_threads
-    )
-
-
-def serving_runtime(repo: Repo, model: str, env: str) -> str:
-    """The model's `environments.<env>.serving.runtime` from model.yaml ('torch' if absent)."""
-    settings = repo.model(model).environments.get(env)
-    return settings.serving.runtime if settings is not None else "torch"
+__all__ = ["LoadError", "ModelManager", "RegistryLoader"]
 
 
 class RegistryLoader:
@@ -78,11 +60,10 @@ class RegistryLoader:
 
         from pipelines.artifacts.runtime import with_runtime
 
-        runtime = self.runtime or serving_runtime(self.ctx.repo, model, self.env)
+        serving = self.ctx.repo.model(model).environment(self.env).serving
+        runtime = self.runtime or serving.runtime
         # One forward pass per core: the batcher runs num_batch_threads of them at once.
-        threads = max(
-            1, (os.cpu_count() or 1) // batch_settings(self.ctx.repo, model, self.env).num_batch_threads
-        )
+        threads = max(1, (os.cpu_count() or 1) // serving.batching.num_batch_threads)
         cache = self.ctx.repo.state_dir / "cache" / "onnx"  # export once per weights
         with self._lock:
             try:
@@ -115,7 +96,7 @@ class ModelManager:
         except KeyError:
             raise ServingError(Code.NOT_FOUND, f"Servable not found for request: Latest({name})") from None
 
-    def add_model(self, name: str, settings: BatchSettings) -> ModelSlot:
+    def add_model(self, name: str, settings: Batching) -> ModelSlot:
         slot = ModelSlot(name, settings, self.metrics, self.rng)
         self.slots[name] = slot
         return slot

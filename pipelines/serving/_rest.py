@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from pipelines.serving import _requests as req
+import pipelines.serving.protocol as req
+from pipelines.serving._http import endpoint, error_response, json_response, read_body
 from pipelines.serving._logging import event
 from pipelines.serving._metrics import CONTENT_TYPE
 from pipelines.serving.errors import Code, ServingError
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 
     from pipelines.serving._service import Service
 
-__all__ = ["build_app", "error_response", "json_response", "read_body"]
+__all__ = ["build_app"]
 
 _POST_PATH = re.compile(
     r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?:(?P<verb>[A-Za-z]+)$"
@@ -34,56 +33,6 @@ _GET_PATH = re.compile(
 )
 _QUIET_PATHS = ("/healthz", "/readyz", "/metrics", "/monitoring/prometheus/metrics")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    from starlette.responses import Response
-
-    return Response(
-        json.dumps(body, separators=(",", ":")).encode(),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
-
-
-def error_response(exc: ServingError) -> Response:
-    return json_response({"error": exc.message}, exc.code.http)
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length")
-    too_large = ServingError(Code.TOO_LARGE, f"request body is larger than the limit of {limit} bytes")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks, total = [], 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-Endpoint = Callable[["Request"], Awaitable["Response"]]
-
-
-def endpoint(fn: Endpoint) -> Endpoint:
-    """Answer ServingError with its status and anything unexpected with 500, never a traceback page."""
-
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await fn(request)
-        except ServingError as exc:
-            return error_response(exc)
-        except Exception as exc:
-            event(
-                "internal_error", logging.ERROR, path=request.url.path, error=f"{type(exc).__name__}: {exc}"
-            )
-            return json_response({"error": f"internal error: {type(exc).__name__}"}, 500)
-
-    return wrapped
 
 
 class AccessLog:

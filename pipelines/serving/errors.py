@@ -1,10 +1,13 @@
-"""Errors the server answers with, one per TF Serving status, mapped to HTTP and gRPC codes."""
+"""Errors the server answers with, one per TF Serving status, mapped to HTTP and gRPC codes; and the
+one error of a server that cannot start (`ServeError`)."""
 
 from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["Code", "ServingError"]
+from pipelines.errors import AipError
+
+__all__ = ["Code", "ServeError", "ServingError"]
 
 
 class Code(Enum):
@@ -37,3 +40,7 @@ class ServingError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class ServeError(AipError):
+    """The server cannot start as asked; the message says why and what to do."""

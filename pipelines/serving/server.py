@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pipelines.errors import AipError
 from pipelines.serving._logging import configure, event
+from pipelines.serving.errors import ServeError
 
 if TYPE_CHECKING:
     from pipelines.repo.layout import Repo
@@ -28,10 +28,6 @@ __all__ = ["ServeError", "ServeOptions", "build_service", "run_server"]
 
 
 DEFAULT_GRPC_PORT = 8500  # TF Serving's
-
-
-class ServeError(AipError):
-    """The server cannot start as asked; the message says why and what to do."""
 
 
 @dataclass
@@ -63,13 +59,7 @@ def _token(var: str | None, what: str) -> str | None:
 def build_service(repo: Repo, options: ServeOptions, progress: Callable[[str], None] = print) -> Service:
     """Load every model's stable version and return the service the fronts share."""
     from pipelines.serving._metrics import ServerMetrics
-    from pipelines.serving._registry import (
-        LoadError,
-        ModelManager,
-        RegistryLoader,
-        batch_settings,
-        serving_runtime,
-    )
+    from pipelines.serving._registry import LoadError, ModelManager, RegistryLoader
     from pipelines.serving._service import Service
 
     env, _ = repo.environment(options.env)
@@ -104,9 +94,10 @@ def build_service(repo: Repo, options: ServeOptions, progress: Callable[[str], N
             event("model_skipped", logging.WARNING, model=name, reason=f"no alias {env}")
             continue
         source = "pinned by --version" if options.version else f"alias '{env}'"
-        runtime = options.runtime or serving_runtime(repo, name, env)
+        serving = repo.model(name).environment(env).serving
+        runtime = options.runtime or serving.runtime
         progress(f"loading {name} version {version} ({source}, runtime {runtime}) ...")
-        manager.add_model(name, batch_settings(repo, name, env))
+        manager.add_model(name, serving.batching)
         try:
             manager.load_stable(name, version)
         except LoadError as exc:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from pipelines.artifacts._networks import TabularNet
+from pipelines.artifacts.networks import TabularNet
 from pipelines.config import TabularClassifierConfig
 
 __all__ = ["build_tabular_model", "tabular_batches", "tabular_param_groups"]

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from pipelines.artifacts._networks import TextNet
+from pipelines.artifacts.networks import TextNet
 from pipelines.config import TextClassifierConfig
 
 __all__ = ["base_model_path", "build_text_model", "text_batches", "text_param_groups"]

@@ -5,7 +5,8 @@
     result = train_model(model_config, dataset_config, train_df, val_df, Path("out/model"))
 
 CPU here; one GPU is picked up automatically (bf16 autocast where supported); `device="cpu"`
-forces the CPU. Multi-GPU (torchrun/DDP) is not wired yet.
+forces the CPU. Training runs in a single process on one device: multi-GPU data parallelism
+(torchrun/DDP) is a planned capability that this trainer does not implement.
 """
 
 from __future__ import annotations

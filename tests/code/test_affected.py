@@ -7,7 +7,8 @@ from pathlib import Path
 
 from pipelines.repo.affected import affected
 from pipelines.repo.layout import Repo
-from tests.conftest import git, run_aip
+from tests.support.cli import run_aip
+from tests.support.git import git
 
 
 def touch(root: Path, relative: str, text: str = "x\n") -> None:

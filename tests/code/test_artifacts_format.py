@@ -19,7 +19,7 @@ from pipelines.artifacts import (
     save_tabular,
     save_text,
 )
-from pipelines.artifacts._networks import TabularNet, TextNet, mean_pool
+from pipelines.artifacts.networks import TabularNet, TextNet, mean_pool
 
 FEATURES = ["size", "shape", "colour"]
 LABELS = ["benign", "malignant"]

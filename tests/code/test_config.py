@@ -10,7 +10,8 @@ from pipelines.config import ConfigError, load_model, load_platform
 from pipelines.config.schema import stale_schemas
 from pipelines.repo.layout import Repo
 from pipelines.repo.validate import validate_repo
-from tests.conftest import REPO_ROOT, run_aip
+from tests.support.cli import run_aip
+from tests.support.repo import REPO_ROOT
 
 MODEL = """\
 name: tiny

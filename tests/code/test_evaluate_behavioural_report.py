@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from pipelines.artifacts import load, save_tabular
-from pipelines.artifacts._networks import TabularNet
+from pipelines.artifacts.networks import TabularNet
 from pipelines.config import BehaviouralCase, DatasetConfig, TabularClassifierConfig
 from pipelines.evaluate import evaluate_model, run_behavioural
 from pipelines.evaluate.behavioural import apply_change, pass_counts, resolve_tabular_input

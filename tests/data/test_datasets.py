@@ -13,8 +13,8 @@ from pipelines.data import load_split
 from pipelines.data.expectations import load_suite
 from pipelines.data.validation import validate_frame
 from pipelines.repo.layout import Repo
-from tests.conftest import REPO_ROOT
-from tests.data.conftest import Prepared
+from tests.support.prepared import Prepared
+from tests.support.repo import REPO_ROOT
 
 DATASETS = Repo(REPO_ROOT).dataset_names()
 SPLITS = ("train", "validation", "test")

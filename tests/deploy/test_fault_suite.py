@@ -11,10 +11,12 @@ instance of the stable version with the same share), so both sides see the same 
 Losing the metrics source mid-analysis never promotes; a second deploy of the same model to the same
 environment is refused and nothing is corrupted. Trial counts are printed at the end of the run.
 
-Setup (module scope, per model): a repo copy with short local rollout steps, `aip run` (v1, promoted
-directly), the same model trained with seed 7 (v2), then v3 (one class) and v4 (corrupt) built from
-v1's artifact; one `aip serve --enable-fault-injection`. The text model trains 1 epoch with relaxed
-gates here: the suite tests the deploy, not the model's quality.
+Setup (module scope, per model): a repo copy with short local rollout steps and v1 promoted directly
+(the tumour model: a private copy of the session's trained registry, tests/support/registry.py; the
+text model: its own `aip run`), the same model trained with seed 7 (v2), then v3 (one class) and v4
+(corrupt) built from v1's artifact; one `aip serve --enable-fault-injection`. The text model trains
+1 epoch on every row with relaxed gates here (the suite tests the deploy, not the model's quality),
+not the shared registry's 200-row sample, whose seed twins would differ by more than its PSI limit.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,10 +37,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
-from tests.conftest import AIP, git, make_repo_copy, run_aip
 from tests.deploy.trials import TRIALS
+from tests.support.cli import AIP, run_aip
+from tests.support.git import git
+from tests.support.ports import free_port
+from tests.support.registry import private_copy
+from tests.support.repo import edit_yaml, make_repo_copy
 
 # Setup trains a model (the text one twice) inside the first test's time: allow for a busy machine.
 pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(2400)]
@@ -62,20 +66,6 @@ CLIENTS = 8
 FAULT_TRIALS = 5
 TWIN_TRIALS = 10
 BASELINE_ERROR_RATE = 0.01
-
-
-def edit_yaml(path: Path, change: Any) -> None:
-    yaml = YAML()
-    data = yaml.load(path.read_text())
-    change(data)
-    with path.open("w") as handle:
-        yaml.dump(data, handle)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -131,7 +121,7 @@ def _register_edited_copy(
         warnings.filterwarnings(
             "ignore", message=".*Add type hints to the `predict` method", category=UserWarning
         )
-        info = steps._log_model(work, artifact)
+        info = steps.log_model(artifact)
     if after_logging:
         stored = Path(ctx.client.get_logged_model(info.model_id).artifact_location.removeprefix("file://"))
         stored = stored if stored.is_absolute() else ctx.repo.root / stored
@@ -207,12 +197,17 @@ def busy_machine(world: World):
 @pytest.fixture(scope="module", params=[TUMOR, TEXT])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     model = request.param
-    root = make_repo_copy(tmp_path_factory.mktemp("faults") / "repo")
+    folder = tmp_path_factory.mktemp("faults") / "repo"
+    if model == TUMOR:  # v1 is the session's: the configured tumour model (rollouts change no fingerprint)
+        root = private_copy(request.getfixturevalue("trained_registry").checked_root(), folder, keep=[model])
+    else:  # the text model trains differently here (1 epoch on all rows, relaxed gates): its own v1
+        root = make_repo_copy(folder)
     model_yaml = root / "models" / model / "model.yaml"
     edit_yaml(model_yaml, lambda d: _configure(d, model))
-    git(root, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qam", "short rollout")
-    first = run_aip(root, "run", model)
-    assert first.returncode == 0, first.stderr[-3000:]
+    git(root, "commit", "-qam", "short rollout")
+    if model == TEXT:
+        first = run_aip(root, "run", model)
+        assert first.returncode == 0, first.stderr[-3000:]
 
     edit_yaml(model_yaml, lambda d: d["training"].update({"seed": 7}))  # a new fingerprint: v2
     for step in (("train", model), ("evaluate", model), ("register", model, "--no-alias")):

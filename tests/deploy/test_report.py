@@ -14,8 +14,8 @@ import pytest
 
 from pipelines.config.model import Analysis
 from pipelines.deploy.analysis import WindowData, analyse
-from pipelines.deploy.controller import DeployResult, Interval
 from pipelines.deploy.report import markdown, render, write
+from pipelines.deploy.result import DeployResult, Interval
 
 T = Analysis()
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z

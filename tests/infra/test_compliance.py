@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import INFRA
+
+from tests.support.infra import INFRA
 
 pytestmark = pytest.mark.infra
 

@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import INFRA
+
+from tests.support.infra import INFRA
 
 pytestmark = pytest.mark.infra
 

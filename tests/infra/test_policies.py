@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import INFRA, REPO
+
+from tests.support.infra import INFRA
+from tests.support.repo import REPO_ROOT
 
 pytestmark = pytest.mark.infra
 
-FIXTURES = REPO / "tests" / "infra" / "fixtures" / "policies"
+FIXTURES = REPO_ROOT / "tests" / "infra" / "fixtures" / "policies"
 ORG_CHECKS = "CKV_ORG_1,CKV_ORG_2,CKV_ORG_3,CKV_ORG_4,CKV2_ORG_5,CKV2_ORG_6"
 
 # (rule, resource) pairs the bad fixture must fail: the bad inputs.

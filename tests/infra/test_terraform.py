@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import INFRA, REPO
+
+from tests.support.infra import INFRA
+from tests.support.repo import REPO_ROOT
 
 pytestmark = pytest.mark.infra
 
@@ -112,7 +114,7 @@ def test_environment_roots_tag_everything_through_provider_default_tags(env: str
 
 @pytest.mark.parametrize("env", ENVS)
 def test_environment_roots_agree_with_platform_yaml(env: str):
-    platform = yaml.safe_load((REPO / "platform.yaml").read_text())
+    platform = yaml.safe_load((REPO_ROOT / "platform.yaml").read_text())
     org = platform["organisation"]
     settings = platform["environments"][env]
     variables = (INFRA / "envs" / env / "variables.tf").read_text()
@@ -128,7 +130,7 @@ def test_environment_roots_agree_with_platform_yaml(env: str):
 
 
 def test_exactly_one_environment_hosts_the_shared_registry_when_platform_yaml_shares_it():
-    platform = yaml.safe_load((REPO / "platform.yaml").read_text())
+    platform = yaml.safe_load((REPO_ROOT / "platform.yaml").read_text())
     shared = len({platform["environments"][e]["tracking_uri"] for e in ENVS}) == 1
     hosts = [
         e

@@ -11,7 +11,7 @@ import pytest
 from pipelines.data import DataValidationError, data_version, prepare
 from pipelines.data.dvc import run_dvc
 from pipelines.repo.layout import Repo
-from tests.conftest import REPO_ROOT
+from tests.support.repo import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -17,7 +17,7 @@ from pipelines.registry.context import Context
 from pipelines.registry.fingerprint import compute
 from pipelines.registry.tracking import experiment_id
 from pipelines.repo.layout import Repo
-from tests.conftest import make_repo_copy, prepared_root
+from tests.support.repo import make_repo_copy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]  # trains the tumour model (60 epochs)
 
@@ -25,10 +25,10 @@ MODEL, DATASET = "tumor-classifier", "breast-cancer"
 
 
 @pytest.fixture
-def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+def ctx(tmp_path: Path, prepared_root: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
     root = make_repo_copy(tmp_path / "repo")
     data = Path("datasets") / DATASET / "data"
-    shutil.copytree(prepared_root() / data, root / data)
+    shutil.copytree(prepared_root / data, root / data)
     monkeypatch.setenv("AIP_REPO", str(root))
     return Context.open(Repo(root), "local")
 

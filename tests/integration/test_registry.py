@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,9 @@ import pytest
 from pipelines.registry.store import FINGERPRINT_TAG, MODEL_URI_TAG, STEP_TAG, Registry
 from pipelines.registry.tracking import TrackingUnavailable, check_reachable, connect, experiment_id
 from pipelines.repo.layout import Repo
-from tests.conftest import run_aip
+from tests.support.cli import run_aip
+from tests.support.ports import free_port
+from tests.support.server import stop, wait_until_ready
 
 pytestmark = pytest.mark.integration
 
@@ -94,12 +94,6 @@ def test_a_killed_training_run_is_not_reused(registry, aip_repo, tmp_path):
     assert registry.finished_training_run(exp, "c" * 64).info.run_id == run_id
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_a_tracking_server_that_is_down_fails_within_seconds_naming_the_uri(repo_copy):
     uri = f"http://127.0.0.1:{free_port()}"
     start = time.monotonic()
@@ -122,6 +116,8 @@ def test_an_unroutable_tracking_server_times_out_instead_of_hanging():
 def mlflow_server(tmp_path: Path) -> Iterator[str]:
     """A real MLflow tracking server on 127.0.0.1 over SQLite, as production runs it over Postgres."""
     port = free_port()
+    log = tmp_path / "mlflow-server.log"
+    handle = log.open("w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -140,7 +136,7 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
             "1",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=handle,
         text=True,
         env={
             **__import__("os").environ,
@@ -148,28 +144,12 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
         },
     )
     uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-        if proc.poll() is not None:
-            pytest.fail(f"mlflow server exited: {proc.stderr.read() if proc.stderr else ''}")
-    else:
-        proc.terminate()
-        pytest.fail("mlflow server did not become healthy in 90 s")
-    yield uri
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stderr:
-        proc.stderr.close()
+        wait_until_ready(f"{uri}/health", proc, 90, log=lambda: log.read_text()[-3000:], interval_s=0.5)
+        yield uri
+    finally:
+        stop(proc, timeout_s=20)
+        handle.close()
 
 
 @pytest.mark.slow

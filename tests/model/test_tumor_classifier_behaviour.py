@@ -3,15 +3,12 @@ checked over every tumour of the test split."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 
 from pipelines.evaluate import run_behavioural
 from pipelines.evaluate.behavioural import pass_counts
-
-TrainedTumorModel = Any  # the fixture type lives in conftest.py (not importable as a module)
+from tests.support.registry import TrainedTumorModel
 
 pytestmark = pytest.mark.slow
 

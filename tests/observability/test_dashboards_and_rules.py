@@ -16,7 +16,7 @@ import pytest
 from pipelines.observability import dashboards, promql, rules
 from pipelines.observability.catalogue import CATALOGUE, EXTERNAL_EXPORTERS
 from pipelines.observability.metrics_doc import render as render_metrics_doc
-from tests.conftest import REPO_ROOT
+from tests.support.repo import REPO_ROOT
 
 EXPECTED_DASHBOARDS = {
     "canary-rollout",
@@ -80,7 +80,7 @@ def test_check_fails_on_an_edited_dashboard_and_on_an_orphan(tmp_path: Path):
 
 
 def test_dashboards_build_check_cli(tmp_path: Path):
-    from tests.conftest import AIP
+    from tests.support.cli import AIP
 
     root = copy_dashboards(tmp_path)
     shutil.copy2(REPO_ROOT / "platform.yaml", root / "platform.yaml")

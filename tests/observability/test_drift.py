@@ -16,7 +16,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from pipelines.monitoring.sink import Sampler, SampleSink
-from tests.conftest import prepared_root, run_aip
+from tests.support.cli import run_aip
 
 MODEL = "tumor-classifier"
 SPLITS = Path("datasets") / "breast-cancer" / "data" / "splits"
@@ -24,15 +24,16 @@ TEXT_SPLITS = Path("datasets") / "chatterbot-topics" / "data" / "splits"
 
 
 @pytest.fixture
-def repo(repo_copy: Path) -> Path:
+def repo(repo_copy: Path, prepared_root: Path) -> Path:
     """A repo copy holding the breast-cancer splits (the drift reference is the train split)."""
-    shutil.copytree(prepared_root() / SPLITS, repo_copy / SPLITS)
+    shutil.copytree(prepared_root / SPLITS, repo_copy / SPLITS)
     return repo_copy
 
 
-def tabular_records(shift: float, rows: int | None = None, seed: int = 0) -> list[dict]:
-    """Test-split rows as sampled requests; `shift` scales the size/shape features (1.0 = unshifted)."""
-    frame = pd.read_csv(prepared_root() / SPLITS / "test.csv")
+def tabular_records(repo: Path, shift: float, rows: int | None = None, seed: int = 0) -> list[dict]:
+    """`repo`'s test-split rows as sampled requests; `shift` scales the size/shape features (1.0 =
+    unshifted)."""
+    frame = pd.read_csv(repo / SPLITS / "test.csv")
     if rows is not None:
         frame = frame.sample(rows, random_state=seed)
     features = [c for c in frame.columns if c != "label"]
@@ -74,7 +75,7 @@ def drift(repo: Path, sink: Path, *args: str):
 
 
 def test_unshifted_sample_does_not_drift(repo: Path, tmp_path: Path):
-    SampleSink(str(tmp_path / "sink")).write(tabular_records(shift=1.0))
+    SampleSink(str(tmp_path / "sink")).write(tabular_records(repo, shift=1.0))
     result, report = drift(repo, tmp_path / "sink")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith(f"{MODEL} @local: no drift (113 samples)")
@@ -88,7 +89,7 @@ def test_unshifted_sample_does_not_drift(repo: Path, tmp_path: Path):
 
 
 def test_shifted_sample_drifts_and_exits_3(repo: Path, tmp_path: Path):
-    SampleSink(str(tmp_path / "sink")).write(tabular_records(shift=1.3))
+    SampleSink(str(tmp_path / "sink")).write(tabular_records(repo, shift=1.3))
     result, report = drift(repo, tmp_path / "sink")
     assert result.returncode == 3, result.stdout + result.stderr
     assert "dataset drift" in result.stdout
@@ -110,7 +111,7 @@ def test_empty_or_tiny_window_is_insufficient_data_not_no_drift(repo: Path, tmp_
     sink = tmp_path / "sink"
     sink.mkdir()
     if rows:
-        SampleSink(str(sink)).write(tabular_records(shift=1.0, rows=rows))
+        SampleSink(str(sink)).write(tabular_records(repo, shift=1.0, rows=rows))
     result, report = drift(repo, sink)
     assert result.returncode == 4, result.stdout + result.stderr
     assert result.stdout.startswith(f"{MODEL} @local: insufficient data ({rows} samples)")
@@ -118,7 +119,7 @@ def test_empty_or_tiny_window_is_insufficient_data_not_no_drift(repo: Path, tmp_
 
 
 def test_samples_outside_the_window_are_not_counted(repo: Path, tmp_path: Path):
-    records = tabular_records(shift=1.3)
+    records = tabular_records(repo, shift=1.3)
     for r in records:
         r["ts"] -= 30 * 86400  # a month old
     SampleSink(str(tmp_path / "sink")).write(records)
@@ -130,7 +131,7 @@ def test_samples_outside_the_window_are_not_counted(repo: Path, tmp_path: Path):
 
 
 def test_live_quality_from_feedback_and_its_threshold(repo: Path, tmp_path: Path):
-    records = tabular_records(shift=1.0)
+    records = tabular_records(repo, shift=1.0)
     SampleSink(str(tmp_path / "sink")).write(records)
     flip = {"benign": "malignant", "malignant": "benign"}
     feedback = tmp_path / "labels.jsonl"
@@ -236,13 +237,13 @@ def test_sample_rate_is_honoured(repo: Path, tmp_path: Path):
 
 # ---- text ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_text_drift_by_embeddings_fires_on_other_text_only(repo_copy: Path):
+def test_text_drift_by_embeddings_fires_on_other_text_only(repo_copy: Path, prepared_root: Path):
     from pipelines.monitoring.drift import check
     from pipelines.monitoring.sink import SampleSink as Sink
     from pipelines.repo.layout import Repo
 
-    shutil.copytree(prepared_root() / TEXT_SPLITS, repo_copy / TEXT_SPLITS)
-    test = pd.read_csv(prepared_root() / TEXT_SPLITS / "test.csv").sample(120, random_state=1)
+    shutil.copytree(prepared_root / TEXT_SPLITS, repo_copy / TEXT_SPLITS)
+    test = pd.read_csv(prepared_root / TEXT_SPLITS / "test.csv").sample(120, random_state=1)
     rng = random.Random(0)
     logs = [
         f"ERROR {rng.randint(100, 999)} in {rng.choice(['db', 'net', 'auth'])}: "

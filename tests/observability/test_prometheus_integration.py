@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,18 +25,17 @@ import pandas as pd
 import pytest
 
 from pipelines.observability.catalogue import known_series
-from tests.conftest import AIP, REPO_ROOT, git, make_repo_copy, prepared_root, run_aip
+from tests.support.cli import AIP, run_aip
+from tests.support.git import git
+from tests.support.ports import free_port
+from tests.support.registry import TrainedRegistry, mlflow_client, private_copy, tracking_uri
+from tests.support.repo import REPO_ROOT
+from tests.support.server import stop, wait_until_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MODEL = "tumor-classifier"
 TOKEN = "integration-admin-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def http(method: str, url: str, body: Any = None, token: str | None = None) -> Any:
@@ -55,58 +53,21 @@ def http(method: str, url: str, body: Any = None, token: str | None = None) -> A
     return json.loads(text) if text else {}
 
 
-def wait_for(url: str, seconds: float, proc: subprocess.Popen[str]) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"{proc.args} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} not ready after {seconds} s")
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A repo copy with tumor-classifier trained and registered twice (v1 @local, v2 the same artifact)."""
-    root = make_repo_copy(tmp_path_factory.mktemp("prom") / "repo")
-    platform = root / "platform.yaml"
-    # The deploy step of `aip run` starts a server on the serving endpoint: keep it off the default port.
-    platform.write_text(
-        platform.read_text().replace("http://127.0.0.1:8501", f"http://127.0.0.1:{free_port()}")
+def trained(trained_registry: TrainedRegistry, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the session's trained registry with tumor-classifier registered twice (v1
+    @local, v2 the same artifact) and every request sampled (monitoring changes no fingerprint)."""
+    root = private_copy(
+        trained_registry.checked_root(), tmp_path_factory.mktemp("prom") / "repo", keep=[MODEL]
     )
     model_yaml = root / "models" / MODEL / "model.yaml"
     model_yaml.write_text(model_yaml.read_text() + "monitoring:\n  sample_rate: 1.0\n")
-    git(root, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qam", "integration")
-    result = run_aip(root, "run", MODEL)
-    assert result.returncode == 0, result.stderr[-3000:]
+    git(root, "commit", "-qam", "integration")
 
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    uri = f"sqlite:///{root / '.aip' / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client = mlflow_client(root)
     v1 = client.get_model_version_by_alias(MODEL, "local")
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)  # MLflow resolves a `models:/m-...` source through the global client
-    try:
+    with tracking_uri(root):  # MLflow resolves a `models:/m-...` source through the global client
         v2 = client.create_model_version(MODEL, v1.source, run_id=v1.run_id, tags=dict(v1.tags))
-    finally:
-        mlflow.set_tracking_uri(previous)
     assert str(v2.version) == str(int(v1.version) + 1)
     return root
 
@@ -152,8 +113,8 @@ def stack(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
         stdout=prom_log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        wait_for(f"http://127.0.0.1:{rest}/readyz", 180, server)
-        wait_for(f"http://127.0.0.1:{prom_port}/-/ready", 60, prom)
+        wait_until_ready(f"http://127.0.0.1:{rest}/readyz", server, 180, interval_s=0.5)
+        wait_until_ready(f"http://127.0.0.1:{prom_port}/-/ready", prom, 60, interval_s=0.5)
         yield {"rest": f"http://127.0.0.1:{rest}", "prom": f"http://127.0.0.1:{prom_port}", "work": work}
     finally:
         stop(server)
@@ -185,7 +146,7 @@ def wait_scrapes(prom: str, n: int = 3) -> None:
     assert query(prom, 'up{job="aip-serve"} == 1'), "the server is not being scraped"
 
 
-def test_canary_analysis_through_prometheus_catches_a_faulty_canary(stack: dict[str, Any]):
+def test_canary_analysis_through_prometheus_catches_a_faulty_canary(stack: dict[str, Any], trained: Path):
     from pipelines.config.model import Analysis
     from pipelines.deploy.analysis import analyse
     from pipelines.deploy.metrics import LocalSamplesSource, PrometheusSource
@@ -199,7 +160,7 @@ def test_canary_analysis_through_prometheus_catches_a_faulty_canary(stack: dict[
     )
     assert faults["faults"]["canary"]["error_rate"] == 0.3, faults
 
-    test = pd.read_csv(prepared_root() / "datasets" / "breast-cancer" / "data" / "splits" / "test.csv")
+    test = pd.read_csv(trained / "datasets" / "breast-cancer" / "data" / "splits" / "test.csv")
     rows = [{k: float(v) for k, v in r.items() if k != "label"} for r in test.to_dict("records")]
     # Warm-up: every series (each label x class x code) exists before the window starts, because
     # increase() cannot count what happened before a series' first scrape.
@@ -258,7 +219,7 @@ def test_scraped_series_are_all_in_the_catalogue(stack: dict[str, Any]):
 
 
 def test_the_server_samples_requests_into_the_drift_sink(stack: dict[str, Any], trained: Path):
-    test = pd.read_csv(prepared_root() / "datasets" / "breast-cancer" / "data" / "splits" / "test.csv")
+    test = pd.read_csv(trained / "datasets" / "breast-cancer" / "data" / "splits" / "test.csv")
     rows = [{k: float(v) for k, v in r.items() if k != "label"} for r in test.to_dict("records")]
     http("DELETE", f"{stack['rest']}/v1/admin/models/{MODEL}/faults", token=TOKEN)
     since = datetime.now(UTC)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from pipelines.lifecycle.run import ModelOutcome, RunReport
-from pipelines.observability.push import TEXTFILE_ENV, push_run_report
+from pipelines.lifecycle.run import ModelOutcome, RunReport, push_run_report
+from pipelines.observability.push import TEXTFILE_ENV
 from pipelines.repo.layout import Repo
 
 

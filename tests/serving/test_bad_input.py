@@ -20,7 +20,7 @@ from schemathesis.checks import (
 )
 
 from pipelines.serving._openapi import openapi_document
-from tests.serving.conftest import ADMIN_TOKEN, MODEL, start_server
+from tests.support.serve import ADMIN_TOKEN, MODEL, start_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from pipelines.serving._batching import Batcher, BatcherClosed, BatchSettings
+from pipelines.config.model import Batching
+from pipelines.serving._batching import Batcher, BatcherClosed
 from pipelines.serving.errors import Code, ServingError
 
 
@@ -29,7 +30,7 @@ class Recorder:
 
 def test_each_task_gets_its_own_result():
     forward = Recorder()
-    batcher = Batcher("m/1", forward, BatchSettings(max_batch_size=8, batch_timeout_micros=1000))
+    batcher = Batcher("m/1", forward, Batching(max_batch_size=8, batch_timeout_micros=1000))
     futures = [batcher.submit([i, i + 1], 2) for i in range(10)]
     assert [f.result(5) for f in futures] == [[2 * i, 2 * i + 2] for i in range(10)]
     batcher.close()
@@ -38,7 +39,7 @@ def test_each_task_gets_its_own_result():
 def test_tasks_queued_while_a_batch_runs_form_the_next_batch_up_to_max_batch_size():
     forward = Recorder()
     forward.gate.clear()
-    batcher = Batcher("m/1", forward, BatchSettings(max_batch_size=4, batch_timeout_micros=0))
+    batcher = Batcher("m/1", forward, Batching(max_batch_size=4, batch_timeout_micros=0))
     first = batcher.submit([0], 1)
     time.sleep(0.05)  # the worker now holds the first batch at the gate
     rest = [batcher.submit([i], 1) for i in range(1, 10)]
@@ -53,7 +54,7 @@ def test_tasks_queued_while_a_batch_runs_form_the_next_batch_up_to_max_batch_siz
 
 def test_a_batch_waits_up_to_the_timeout_for_more_rows():
     forward = Recorder()
-    batcher = Batcher("m/1", forward, BatchSettings(max_batch_size=64, batch_timeout_micros=200_000))
+    batcher = Batcher("m/1", forward, Batching(max_batch_size=64, batch_timeout_micros=200_000))
     futures = [batcher.submit([i], 1) for i in range(5)]
     for f in futures:
         f.result(5)
@@ -64,7 +65,7 @@ def test_a_batch_waits_up_to_the_timeout_for_more_rows():
 def test_a_full_queue_refuses_with_resource_exhausted_instead_of_growing():
     forward = Recorder()
     forward.gate.clear()
-    settings = BatchSettings(max_batch_size=2, batch_timeout_micros=0, max_enqueued_batches=2)
+    settings = Batching(max_batch_size=2, batch_timeout_micros=0, max_enqueued_batches=2)
     batcher = Batcher("m/1", forward, settings)
     running = batcher.submit([0, 0], 2)
     time.sleep(0.05)
@@ -81,7 +82,7 @@ def test_a_full_queue_refuses_with_resource_exhausted_instead_of_growing():
 
 def test_a_task_larger_than_max_batch_size_runs_alone():
     forward = Recorder()
-    batcher = Batcher("m/1", forward, BatchSettings(max_batch_size=2, batch_timeout_micros=0))
+    batcher = Batcher("m/1", forward, Batching(max_batch_size=2, batch_timeout_micros=0))
     assert batcher.submit(list(range(5)), 5).result(5) == [0, 2, 4, 6, 8]
     assert forward.batches == [5]
     batcher.close()
@@ -90,7 +91,7 @@ def test_a_task_larger_than_max_batch_size_runs_alone():
 def test_close_drains_queued_tasks_then_refuses_new_ones():
     forward = Recorder()
     forward.gate.clear()
-    batcher = Batcher("m/1", forward, BatchSettings(max_batch_size=1, batch_timeout_micros=0))
+    batcher = Batcher("m/1", forward, Batching(max_batch_size=1, batch_timeout_micros=0))
     futures = [batcher.submit([i], 1) for i in range(5)]
     closer = threading.Thread(target=batcher.close)
     closer.start()
@@ -111,7 +112,7 @@ def test_a_failing_forward_fails_every_task_of_its_batch_and_the_batcher_keeps_w
             raise RuntimeError("boom")
         return list(payloads)
 
-    batcher = Batcher("m/1", forward, BatchSettings(max_batch_size=8, batch_timeout_micros=50_000))
+    batcher = Batcher("m/1", forward, Batching(max_batch_size=8, batch_timeout_micros=50_000))
     failing = [batcher.submit([i], 1) for i in range(3)]
     for f in failing:
         with pytest.raises(RuntimeError, match="boom"):
@@ -122,7 +123,7 @@ def test_a_failing_forward_fails_every_task_of_its_batch_and_the_batcher_keeps_w
 
 def test_several_batch_threads_share_the_queue():
     forward = Recorder()
-    batcher = Batcher("m/1", forward, BatchSettings(max_batch_size=4, num_batch_threads=3))
+    batcher = Batcher("m/1", forward, Batching(max_batch_size=4, num_batch_threads=3))
     futures = [batcher.submit([i], 1) for i in range(50)]
     assert [f.result(5) for f in futures] == [[2 * i] for i in range(50)]
     assert sum(forward.batches) == 50

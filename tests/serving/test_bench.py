@@ -9,8 +9,9 @@ import os
 
 import pytest
 
-from tests.conftest import REPO_ROOT, run_aip
-from tests.serving.conftest import MODEL
+from tests.support.cli import run_aip
+from tests.support.repo import REPO_ROOT
+from tests.support.serve import MODEL
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

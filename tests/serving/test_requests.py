@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.serving import _requests as req
+from pipelines.serving import protocol as req
 from pipelines.serving.errors import Code, ServingError
 
 FEATURES = ["a", "b", "c"]

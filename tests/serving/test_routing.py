@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.serving._batching import BatchSettings
+from pipelines.config.model import Batching
 from pipelines.serving._metrics import ServerMetrics
 from pipelines.serving._models import LoadedVersion, ModelSlot
 from pipelines.serving.errors import Code, ServingError
@@ -25,7 +25,7 @@ def predictor(tmp_path_factory: pytest.TempPathFactory):
     import torch
 
     from pipelines.artifacts import load, save_tabular
-    from pipelines.artifacts._networks import TabularNet
+    from pipelines.artifacts.networks import TabularNet
 
     torch.manual_seed(0)
     net = TabularNet(mean=[0.0] * 3, std=[1.0] * 3, hidden_sizes=[4], n_classes=2, dropout=0.0)
@@ -37,7 +37,7 @@ def predictor(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def slot(predictor):
     metrics = ServerMetrics()
-    s = ModelSlot("m", BatchSettings(batch_timeout_micros=0), metrics, random.Random(7))
+    s = ModelSlot("m", Batching(batch_timeout_micros=0), metrics, random.Random(7))
     s.install(LoadedVersion("m", "1", predictor, s.settings, metrics), "stable")
     s.install(LoadedVersion("m", "2", predictor, s.settings, metrics), "canary")
     yield s

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from pipelines.deploy.load import LoadDriver
-from tests.serving.conftest import start_server
+from tests.support.serve import start_server
 
 SYNTHETIC_MARK = 9999.0  # a feature value no real row has: identifies the synthetic requests in the sink
 

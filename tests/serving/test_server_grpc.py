@@ -27,7 +27,7 @@ from tensorflow_serving.apis import (
 )
 from tensorflow_serving.apis.get_model_metadata_pb2 import SignatureDefMap
 
-from tests.serving.conftest import MODEL, start_server
+from tests.support.serve import MODEL, start_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -14,8 +14,9 @@ import time
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import run_aip
-from tests.serving.conftest import ADMIN_TOKEN, MODEL, free_port, start_server
+from tests.support.cli import run_aip
+from tests.support.ports import free_port
+from tests.support.serve import ADMIN_TOKEN, MODEL, start_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

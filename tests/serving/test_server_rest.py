@@ -9,7 +9,7 @@ import time
 import pytest
 
 from pipelines.observability import catalogue
-from tests.serving.conftest import ADMIN_TOKEN, MODEL
+from tests.support.serve import ADMIN_TOKEN, MODEL
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

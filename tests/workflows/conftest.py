@@ -7,28 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.support.git import commit, git
+from tests.support.repo import REPO_ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures"
 TOOLS = REPO_ROOT / ".venv-tools" / "bin"
-
-
-def git(root: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return proc.stdout.strip()
-
-
-def commit(root: Path, name: str, text: str, message: str) -> str:
-    (root / name).write_text(text)
-    git(root, "add", name)
-    git(root, "commit", "-qm", message)
-    return git(root, "rev-parse", "--short", "HEAD")
 
 
 @pytest.fixture

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.cli.usage import usage_problem
 from pipelines.gitops.comment import MARKER, load_rows, render
 from pipelines.gitops.expressions import ExpressionError, evaluate, interpolate
 from pipelines.gitops.localrun import check_commands
-from tests.conftest import REPO_ROOT, git, make_repo_copy, run_aip
+from tests.support.cli import run_aip
+from tests.support.git import git
+from tests.support.repo import REPO_ROOT, make_repo_copy
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
 
@@ -70,14 +73,6 @@ def test_require_says_what_is_missing_and_sets_configured(tmp_path: Path):
         "::notice::terraform plan: skipped, this repository has not configured AWS_ROLE_ARN" in result.stderr
     )
     assert outputs(out) == {"configured": "false"}
-
-
-def test_optional_runs_an_existing_command_and_notices_a_missing_one():
-    ok = run_aip(REPO_ROOT, "ci", "optional", "schema", "--check")
-    assert ok.returncode == 0 and "schemas are up to date" in ok.stdout
-    missing = run_aip(REPO_ROOT, "ci", "optional", "no-such-command", "x")
-    assert missing.returncode == 0
-    assert "`aip no-such-command` does not exist yet" in missing.stderr
 
 
 def test_comment_shows_metrics_and_the_difference_from_the_champion(tmp_path: Path):
@@ -189,7 +184,7 @@ def test_expressions_follow_github_semantics():
 
 
 def test_every_command_and_path_the_workflows_name_exists():
-    assert check_commands(WORKFLOWS, REPO_ROOT) == []
+    assert check_commands(WORKFLOWS, REPO_ROOT, usage_problem) == []
 
 
 def test_a_missing_make_target_or_aip_option_is_reported(tmp_path: Path):
@@ -201,11 +196,13 @@ def test_a_missing_make_target_or_aip_option_is_reported(tmp_path: Path):
         "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
         "      - run: make lint\n      - run: make deploy-everything\n"
         "      - run: .venv/bin/aip validate --strictest\n"
+        "      - run: .venv/bin/aip no-such-command x\n"
     )
-    problems = check_commands([workflow], root)
+    problems = check_commands([workflow], root, usage_problem)
     assert any("make target `deploy-everything` does not exist" in p for p in problems)
     assert any("unrecognized arguments: --strictest" in p for p in problems)
-    assert len(problems) == 2, problems
+    assert any("`aip no-such-command` is not a command" in p for p in problems)  # a removed command fails CI
+    assert len(problems) == 3, problems
 
 
 def test_a_missing_repository_path_is_reported(tmp_path: Path):
@@ -214,7 +211,7 @@ def test_a_missing_repository_path_is_reported(tmp_path: Path):
         "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
         "      - run: .venv/bin/aip ci terraform plan --root infra/envs/qa\n"
     )
-    assert check_commands([workflow], REPO_ROOT) == [
+    assert check_commands([workflow], REPO_ROOT, usage_problem) == [
         "w.yml: job a: `.venv/bin/aip ci terraform plan --root infra/envs/qa`: "
         "path infra/envs/qa does not exist"
     ]

@@ -8,9 +8,9 @@ import pytest
 
 from pipelines.gitops import GuardError
 from pipelines.gitops.guard import allowed_sources, check_branch, check_pull_request
-from tests.conftest import git as plain_git
-from tests.conftest import make_repo_copy, run_aip
-from tests.workflows.conftest import commit, git
+from tests.support.cli import run_aip
+from tests.support.git import commit, git
+from tests.support.repo import make_repo_copy
 
 ORDER = ["dev", "staging", "prod"]
 
@@ -102,7 +102,7 @@ def test_cli_refuses_feature_branch_into_prod_with_exit_1(tmp_path: Path):
 
 def test_cli_checks_the_head_commit_of_a_promotion(tmp_path: Path):
     root = make_repo_copy(tmp_path / "repo")
-    plain_git(root, "branch", "env/dev")
+    git(root, "branch", "env/dev")
     ok = run_aip(
         root,
         "guard",
@@ -118,9 +118,9 @@ def test_cli_checks_the_head_commit_of_a_promotion(tmp_path: Path):
     )
     assert ok.returncode == 0, ok.stderr
     assert "follows the promotion order" in ok.stdout and "no commit that main lacks" in ok.stdout
-    plain_git(root, "checkout", "-q", "env/dev")
+    git(root, "checkout", "-q", "env/dev")
     (root / "platform.yaml").write_text((root / "platform.yaml").read_text() + "# dev only\n")
-    plain_git(root, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qam", "dev-only")
+    git(root, "commit", "-qam", "dev-only")
     bad = run_aip(root, "guard", "branch", "env/dev", "--main", "main")
     assert bad.returncode == 1
     assert "env/dev has 1 commit(s) that main lacks" in bad.stderr and "dev-only" in bad.stderr

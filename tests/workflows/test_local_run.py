@@ -21,8 +21,8 @@ import pytest
 
 from pipelines.gitops.comment import MARKER
 from pipelines.gitops.localrun import JobResult, LocalRunner, make_scratch
-from tests.conftest import REPO_ROOT
-from tests.workflows.conftest import git
+from tests.support.git import git
+from tests.support.repo import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -123,7 +123,7 @@ def test_pr_into_prod_from_a_feature_branch_fails_the_guard_job(pr_run, tmp_path
 
 def test_smoke_compares_with_the_champion_once_one_is_registered(pr_run):
     """After `aip run` registers a champion at @local, the smoke comment shows the difference from it."""
-    from tests.conftest import run_aip
+    from tests.support.cli import run_aip
 
     scratch, _, _ = pr_run
     env = {"PYTHONPATH": str(scratch)}

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from pipelines.gitops.workflows import check_file
-from tests.conftest import REPO_ROOT, run_aip
-from tests.workflows.conftest import FIXTURES
+from tests.support.cli import run_aip
+from tests.support.repo import REPO_ROOT
 
+FIXTURES = Path(__file__).parent / "fixtures"  # workflows that break one rule each
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
 FINDINGS = (11, 12, 13, 14)  # zizmor's exit code is 10 + the highest severity found (informational..high)
 NO_TOKEN = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN")}

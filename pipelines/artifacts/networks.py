@@ -1,4 +1,5 @@
-"""The two torch networks an artifact holds. Imports torch: import this module lazily."""
+"""The two torch networks an artifact holds (training builds them, loading rebuilds them). Imports
+torch: import this module lazily."""
 
 from __future__ import annotations
 

@@ -1,0 +1,66 @@
+"""The checkout's root, and copies of it that tests may change.
+
+Tests never touch the real checkout's state (.aip/) or data: they copy the repo's config files into a
+temporary git repository and point `aip` at it with AIP_REPO.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.support.git import git
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# What a fork's checkout holds that the engine reads (data and state are produced, not copied).
+_COPY = ["platform.yaml", "models", "datasets", "pipelines", "schemas", "requirements", ".dvc", ".dvcignore"]
+_IGNORE_NAMES = {"__pycache__", "config.local", "tmp", "cache"}
+
+
+def _ignore(folder: str, names: list[str]) -> set[str]:
+    """Skip caches and produced data (datasets/<name>/data), keep code folders such as pipelines/data."""
+    ignored = {n for n in names if n in _IGNORE_NAMES}
+    if Path(folder).parent.name == "datasets" and "data" in names:
+        ignored.add("data")
+    return ignored
+
+
+def make_repo_copy(dest: Path) -> Path:
+    """A fresh git repository holding the repo's configs, engine code and DVC setup."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in _COPY:
+        src = REPO_ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=_ignore)
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    shutil.copy2(REPO_ROOT / ".gitignore", dest / ".gitignore")
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-qm", "fork")
+    return dest
+
+
+def copy_state(root: Path, dest: Path) -> Path:
+    """A private copy of a repo copy with its state (git repo, data, DVC cache, MLflow store).
+
+    A copy of the registry database is a private registry. Artifact URIs in it are absolute, so reads
+    of the original's models, and writes of new runs in its experiments, go to the original's artifact
+    folder: new runs get new ids there, so copies never collide.
+    """
+    shutil.copytree(root, dest, symlinks=True, ignore=shutil.ignore_patterns("work"))
+    return dest
+
+
+def edit_yaml(path: Path, change: Callable[[Any], object]) -> None:
+    """Load a YAML file (comments kept), let `change` edit the data in place, write it back."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    data = yaml.load(path.read_text())
+    change(data)
+    with path.open("w") as handle:
+        yaml.dump(data, handle)
