@@ -631,7 +631,7 @@ def markdown(results: list[ModeResult], meta: dict[str, Any]) -> str:
 
 
 def targets(results: list[ModeResult], runtime: str) -> list[str]:
-    """The issue's targets, computed from this run, with met / not met."""
+    """The serving targets (docs/benchmarks/README.md), computed from this run, with met / not met."""
     rest = next((r for r in results if r.mode == "rest" and r.runtime == runtime), None)
     if rest is None:
         return []
