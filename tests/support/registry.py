@@ -118,9 +118,9 @@ def private_copy(root: Path, dest: Path, *, keep: Iterable[str] | None = None) -
     deleted from the copy's registry (their artifacts stay where they are)."""
     copy = copy_state(root, dest)
     if keep is not None:
-        client = mlflow_client(copy)
+        kept, client = set(keep), mlflow_client(copy)
         for model in client.search_registered_models():
-            if model.name not in set(keep):
+            if model.name not in kept:
                 client.delete_registered_model(model.name)
     return copy
 
@@ -131,7 +131,8 @@ def registered_artifact(root: Path, model: str, alias: str = "local") -> Path:
 
     client = mlflow_client(root)
     version = client.get_model_version_by_alias(model, alias)
-    location = client.get_logged_model(version.model_id).artifact_location
+    model_id = version.model_id or version.source.removeprefix("models:/")  # source: models:/m-<id>
+    location = client.get_logged_model(model_id).artifact_location
     return Path(location.removeprefix("file://")) / "artifacts" / ARTIFACT_KEY
 
 

@@ -81,7 +81,7 @@ class Server:
         return lines
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
-        code = process_server.stop(self.process, timeout_s=timeout, signal=sig)
+        code = process_server.stop(self.process, timeout_s=timeout, sig=sig)
         if self.handle is not None:
             self.handle.close()
         return code

@@ -22,7 +22,7 @@ def wait_until_ready(
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"{process.args} exited with {process.returncode}:\n{log()}")
+            raise AssertionError(f"{process.args!r} exited with {process.returncode}:\n{log()}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -34,13 +34,13 @@ def wait_until_ready(
     raise AssertionError(f"{url} not ready after {timeout_s} s:\n{log()}")
 
 
-def stop(process: subprocess.Popen[str], *, timeout_s: float = 30, signal: int | None = None) -> int:
-    """Terminate (or send `signal`), wait up to `timeout_s`, then kill; returns the exit code."""
+def stop(process: subprocess.Popen[str], *, timeout_s: float = 30, sig: int | None = None) -> int:
+    """Terminate (or send `sig`), wait up to `timeout_s`, then kill; returns the exit code."""
     if process.poll() is None:
-        if signal is None:
+        if sig is None:
             process.terminate()
         else:
-            process.send_signal(signal)
+            process.send_signal(sig)
         try:
             process.wait(timeout_s)
         except subprocess.TimeoutExpired:
