@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import io
 import json
 import logging
@@ -122,3 +123,21 @@ def test_rendered_docs_are_current(doc: str):
 
         result = build(ROOT, check=True)
         assert not getattr(result, "stale", result), f"stale: {result}; run `aip dashboards build`"
+
+
+def test_dvc_locks_record_the_committed_code_and_configs():
+    """dvc.lock holds the md5 of each stage's code and config dependencies; when one is edited without
+    `aip data prepare`, every fresh `aip run` rewrites the lock and marks its versions `-dirty`."""
+    from ruamel.yaml import YAML
+
+    stale = []
+    for lock in sorted(ROOT.glob("datasets/*/dvc.lock")):
+        stages = YAML(typ="safe").load(lock.read_text())["stages"]
+        for stage, spec in stages.items():
+            for dep in spec.get("deps", []):
+                path = (lock.parent / dep["path"]).resolve()
+                if "data" in path.relative_to(ROOT).parts[2:3] or not path.is_file():
+                    continue  # data files are DVC's, not git's: a fresh clone has none
+                if hashlib.md5(path.read_bytes()).hexdigest() != dep["md5"]:
+                    stale.append(f"{lock.relative_to(ROOT)} {stage}: {dep['path']}")
+    assert not stale, f"stale dvc.lock entries (run `aip data prepare DATASET`): {stale}"
