@@ -145,14 +145,20 @@ def _tabular_columns(columns: Mapping[str, Any], names: Sequence[str]) -> np.nda
     return matrix
 
 
+def _request_object(body: Any, fields: set[str], expected: str) -> Mapping[str, Any]:
+    """The body as a JSON object with only `fields` (and signature_name); `expected` names them."""
+    if not isinstance(body, Mapping):
+        raise _bad(f"request body must be a JSON object with {expected}, got {_type(body)}")
+    _check_signature(body)
+    unknown = sorted(set(body) - fields - {"signature_name"})
+    if unknown:
+        raise _bad(f"unknown field(s) {', '.join(map(repr, unknown))}; expected {expected}")
+    return body
+
+
 def parse_predict(body: Any, kind: str, feature_names: Sequence[str] | None) -> ModelInput:
     """A :predict body (already decoded JSON) as model input."""
-    if not isinstance(body, Mapping):
-        raise _bad(f"request body must be a JSON object with 'instances' or 'inputs', got {_type(body)}")
-    _check_signature(body)
-    unknown = sorted(set(body) - {"instances", "inputs", "signature_name"})
-    if unknown:
-        raise _bad(f"unknown field(s) {', '.join(map(repr, unknown))}; expected 'instances' or 'inputs'")
+    body = _request_object(body, {"instances", "inputs"}, "'instances' or 'inputs'")
     if "instances" in body and "inputs" in body:
         raise _bad("request has both 'instances' and 'inputs'; send exactly one")
     if "instances" in body:
@@ -183,12 +189,7 @@ def parse_predict(body: Any, kind: str, feature_names: Sequence[str] | None) -> 
 
 def parse_classify(body: Any, kind: str, feature_names: Sequence[str] | None) -> ModelInput:
     """A :classify body: `examples` (objects) merged with an optional `context` object."""
-    if not isinstance(body, Mapping):
-        raise _bad(f"request body must be a JSON object with 'examples', got {_type(body)}")
-    _check_signature(body)
-    unknown = sorted(set(body) - {"examples", "context", "signature_name"})
-    if unknown:
-        raise _bad(f"unknown field(s) {', '.join(map(repr, unknown))}; expected 'examples' and 'context'")
+    body = _request_object(body, {"examples", "context"}, "'examples' and optional 'context'")
     examples, context = body.get("examples"), body.get("context", {})
     if not isinstance(examples, list):
         raise _bad("'examples' must be a list of objects")
