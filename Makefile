@@ -40,10 +40,11 @@ GIT_IDENTITY := $(if $(shell git config --get user.email 2>/dev/null),,GIT_AUTHO
 system-deps: ## Debian packages the tests need (prometheus, promtool); nothing when installed
 	@scripts/system-deps.sh
 
-# The coverage floor of `make test` only rises (the lead sets it from a measured run). Coverage counts
-# the pytest process only: the `aip` subprocesses and servers tests start run untraced, at full speed
-# (the canary and serving tests measure request rates and latencies), and write no data files.
-COVERAGE_FLOOR ?= 0
+# The coverage floor of `make test` only rises: 66.60% (statements + branches) on a fresh clone on
+# 2026-12-01, floored to 66. Coverage counts the pytest process only: the `aip` subprocesses and
+# servers tests start run untraced, at full speed (the canary and serving tests measure request rates
+# and latencies), so the bench's server apps and the CLI entry points count as uncovered.
+COVERAGE_FLOOR ?= 66
 
 test: setup tools-venv bench-venv system-deps ## every test, slow ones included (what CI runs)
 	$(GIT_IDENTITY) $(PY) -m pytest -q --cov=pipelines --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
