@@ -136,8 +136,8 @@ def test_dvc_locks_record_the_committed_code_and_configs():
         for stage, spec in stages.items():
             for dep in spec.get("deps", []):
                 path = (lock.parent / dep["path"]).resolve()
-                if "data" in path.relative_to(ROOT).parts[2:3] or not path.is_file():
-                    continue  # data files are DVC's, not git's: a fresh clone has none
+                if path.is_relative_to(lock.parent / "data") or not path.is_file():
+                    continue  # datasets/<name>/data/ is DVC's, not git's: a fresh clone has none
                 if hashlib.md5(path.read_bytes()).hexdigest() != dep["md5"]:
                     stale.append(f"{lock.relative_to(ROOT)} {stage}: {dep['path']}")
     assert not stale, f"stale dvc.lock entries (run `aip data prepare DATASET`): {stale}"
