@@ -37,14 +37,14 @@ demo: setup ## `make run`, then the canary demo again: a seed-variant challenger
 # Tests commit in scratch repositories: give git an identity when the machine has none (env only).
 GIT_IDENTITY := $(if $(shell git config --get user.email 2>/dev/null),,GIT_AUTHOR_NAME=aip GIT_AUTHOR_EMAIL=aip@example.invalid GIT_COMMITTER_NAME=aip GIT_COMMITTER_EMAIL=aip@example.invalid)
 
-system-deps: ## Debian packages the tests need (prometheus, promtool); nothing when installed
+system-deps: ## Debian packages the tests need (prometheus, promtool, podman, runc, debootstrap); nothing when installed
 	@scripts/system-deps.sh
 
-# The coverage floor of `make test` only rises: 66.60% (statements + branches) on a fresh clone on
-# 2026-12-01, floored to 66. Coverage counts the pytest process only: the `aip` subprocesses and
+# The coverage floor of `make test` only rises: 68.93% (statements + branches) on a fresh clone on
+# 2026-12-01 (issue 10), floored to 68. Coverage counts the pytest process only: the `aip` subprocesses and
 # servers tests start run untraced, at full speed (the canary and serving tests measure request rates
 # and latencies), so the bench's server apps and the CLI entry points count as uncovered.
-COVERAGE_FLOOR ?= 66
+COVERAGE_FLOOR ?= 68
 
 test: setup tools-venv bench-venv system-deps ## every test, slow ones included (what CI runs)
 	$(GIT_IDENTITY) $(PY) -m pytest -q --cov=pipelines --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
@@ -60,6 +60,7 @@ lint: setup tools-venv ## ruff, mypy, the import layers, config validation, fres
 	$(PY) scripts/check_private_names.py
 	$(AIP) validate
 	$(MAKE) --no-print-directory generated-check
+	$(MAKE) --no-print-directory image-check
 
 generated-check: setup ## every committed generated file is current (schemas, docs/cli.md, metrics, dashboards, lock)
 	$(AIP) schema --check
@@ -118,6 +119,20 @@ pre-commit: setup tools-venv ## the pre-commit hooks on every file, or on the ch
 	$(TOOLS_VENV)/bin/pre-commit run --show-diff-on-failure $(if $(PRE_COMMIT_FROM),--from-ref $(PRE_COMMIT_FROM) --to-ref HEAD,--all-files)
 
 include infra/infra.mk
+
+.PHONY: image image-check image-pin image-sign
+image: system-deps ## build the serving, training and MLflow images with podman and smoke-test them (IMAGES="serving" for one)
+	scripts/image.sh $(IMAGES)
+
+image-check: tools-venv ## hadolint over containers/*.Containerfile (part of `make lint`)
+	$(TOOLS_VENV)/bin/hadolint containers/*.Containerfile
+
+image-pin: ## pin the overlays to pushed images: SERVING_REF=REPO@sha256:... [MLFLOW_REF=REPO@sha256:...]
+	scripts/pin-image.sh serving "$(SERVING_REF)" $(if $(MLFLOW_REF),mlflow "$(MLFLOW_REF)")
+
+image-sign: ## cosign keyless signatures of pushed images, by digest (CI, OIDC): IMAGE_REFS="REPO@sha256:... ..."
+	@[ -n "$(IMAGE_REFS)" ] || { echo "image-sign: IMAGE_REFS=REPO@sha256:... is required"; exit 1; }
+	cosign sign --yes $(IMAGE_REFS)
 
 .PHONY: canary-simulation canary-trials
 canary-simulation: setup ## false alarms and power of the canary analysis over simulated intervals (prints figures)

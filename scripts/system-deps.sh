@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# System packages the tests need, installed the same way by `make test`, `.ci/run` and CI:
-# Debian's prometheus (prometheus + promtool: the rules tests and the Prometheus integration test).
+# System packages the tests need, installed the same way by `make test`, `.ci/run` and CI (pr.yml):
+#   prometheus   prometheus + promtool: the rules tests and the Prometheus integration test
+#   podman runc  build and run the OCI images (`make image`, the container contract test); no daemon
+#   debootstrap  the local Debian base image when no registry is reachable (scripts/image.sh)
+# act (the workflow runner emulator) is a wheel in the tools venv (requirements/tools.txt).
 # Idempotent: does nothing when they are on PATH. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
 missing=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
+command -v podman >/dev/null || missing+=(podman)
+command -v runc >/dev/null || [ -x /usr/sbin/runc ] || missing+=(runc)
+command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "system-deps: prometheus and promtool are installed"
+  echo "system-deps: prometheus, promtool, podman, runc and debootstrap are installed"
   exit 0
 fi
 if [ "$(id -u)" -eq 0 ]; then
@@ -24,5 +30,5 @@ if ! command -v apt-get >/dev/null; then
 fi
 echo "system-deps: installing ${missing[*]} (Debian packages)"
 "${sudo[@]}" apt-get update -qq
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "system-deps: done"

@@ -84,7 +84,7 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     from pipelines.data import DataValidationError, prepare
 
     try:
-        version = prepare(_repo(), args.dataset, args.env)
+        version = prepare(_repo(), args.dataset, args.env, push=not args.no_push)
     except DataValidationError as exc:
         print(exc.report.summary(), file=sys.stderr)
         return EXIT_FAILED

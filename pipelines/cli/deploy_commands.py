@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from pipelines.cli.errors import EXIT_FAILED
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipelines.deploy.result import DeployResult
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -19,12 +25,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
             "share: errors, latency, prediction shift), then promotion (the "
             "environment alias and the 'stable' label move) or rollback. On the embedded default the "
             "controller starts `aip serve` if none answers and replays the test split as traffic. "
-            "Exit 0 when promoted (or nothing to do), 1 when rolled back or aborted. Docs: docs/deploy.md"
+            "Without --version the version follows from the commit: the one registered for the model's "
+            "fingerprint at HEAD (never the newest); when the alias already holds it, nothing is deployed. "
+            "Exit 0 when promoted (or nothing to do), 1 when rolled back or aborted or when the commit's "
+            "fingerprint was never registered. Docs: docs/deploy.md"
         ),
     )
     p.add_argument("model", help="model name (a folder under models/)")
     p.add_argument("--env", metavar="ENV", help="environment from platform.yaml (default: 'local')")
-    p.add_argument("--version", metavar="N", help="registered version to deploy (default: the newest)")
+    p.add_argument(
+        "--version",
+        metavar="N",
+        help="registered version to deploy (default: the version registered for the commit's fingerprint)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     p.add_argument(
         "--endpoint",
@@ -49,11 +62,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    import json
     from pathlib import Path
 
     from pipelines.deploy.controller import resolve_version
-    from pipelines.deploy.report import as_dict
     from pipelines.deploy.runner import deploy_in_env
     from pipelines.registry.context import Context
     from pipelines.repo.layout import Repo
@@ -64,7 +75,22 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from pipelines.observability import logs
 
     logs.start_progress("aip-deploy", ctx.env)
-    version = resolve_version(ctx, args.model, args.version)
+    if args.version is None:
+        # What the commit describes: the version registered for the model's fingerprint at HEAD.
+        # Resolved here because the deploy layer must not import the lifecycle (fingerprint_of).
+        from pipelines.lifecycle.steps import fingerprint_of, not_registered_message
+
+        fingerprint, _ = fingerprint_of(ctx, args.model)
+        version = resolve_version(
+            ctx,
+            args.model,
+            fingerprint=fingerprint.digest,
+            unregistered=not_registered_message(ctx, args.model, fingerprint.digest)
+            + "; the environment was not changed",
+        )
+        print(f"{args.model}: fingerprint {fingerprint.short} at HEAD is v{version}")
+    else:
+        version = resolve_version(ctx, args.model, args.version)
     result = deploy_in_env(
         ctx,
         args.model,
@@ -84,8 +110,18 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     if result.report is not None:
         print(f"report: {result.report}" + (f"   chart: {result.chart}" if result.chart else ""))
     if args.report_json:
-        Path(args.report_json).write_text(json.dumps(as_dict(result), indent=2), encoding="utf-8")
+        _write_report(Path(args.report_json), result)
     if not result.ok:
         print(f"error: {args.model} v{version} was not promoted: {result.verdict}", file=sys.stderr)
         return EXIT_FAILED
     return 0
+
+
+def _write_report(path: Path, result: DeployResult) -> None:
+    """The JSON deploy report (`aip ci deployed` reads it); its folder is made if missing."""
+    import json
+
+    from pipelines.deploy.report import as_dict
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(as_dict(result), indent=2), encoding="utf-8")

@@ -6,7 +6,6 @@ Handlers import pipelines.gitops lazily. docs/gitops.md describes when each work
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -57,10 +56,22 @@ def add_gitops_parsers(sub: Any) -> None:
 
     ci = sub.add_parser("ci", help="helpers that workflow steps call (each works on a laptop too)")
     csub = ci.add_subparsers(dest="ci_command", metavar="HELPER", required=True)
-    p = csub.add_parser("plan", help="affected models/infra/workflows and the env's runner, as step outputs")
+    p = csub.add_parser(
+        "plan",
+        help="affected models/infra/workflows and the env's runner, as step outputs",
+        description="Step outputs for later jobs (pipelines/gitops/plan.py). Without --env (pull "
+        "requests): the models the diff affects. With --env (deploys): every model, level-based (each "
+        "deploy job is a no-op when the alias already holds the commit's fingerprint), and the "
+        "environment's name, runner (ARC scale-set name or labels), train and requires_approval.",
+    )
     p.add_argument("--base", default=None, help="ref to diff against; omitted or all zeros: everything")
     p.add_argument("--head", default=None, help="ref to compare (default: the work tree)")
-    p.add_argument("--env", default=None, help="also output this environment's runner labels and name")
+    p.add_argument(
+        "--env",
+        default=None,
+        help="deploy plan for this environment (or its branch env/<name>): every model, and its "
+        "name, runner, train, requires_approval and next_environment",
+    )
     p.set_defaults(handler=_H + "cmd_ci_plan")
     p = csub.add_parser("smoke", help="smoke train + evaluate on a small sample (CPU), never registered")
     p.add_argument("models", nargs="+", metavar="MODEL")
@@ -83,6 +94,24 @@ def add_gitops_parsers(sub: Any) -> None:
     p = csub.add_parser("summary", help="append reports (report.md, deploy *.json) to the job summary")
     p.add_argument("folders", nargs="+", type=Path, help="report folders, e.g. .aip/reports/dev/MODEL")
     p.set_defaults(handler=_H + "cmd_ci_summary")
+    p = csub.add_parser(
+        "deployed",
+        help="output deployed=true only if every model's deploy report is promoted or up to date",
+        description="Reads the JSON reports of `aip deploy --report-json` (files, or folders searched for "
+        "deploy.json) and sets the step output deployed=true only when every model has a report for "
+        "ENV whose verdict is promoted, promoted_directly or up_to_date (nothing to deploy) with the "
+        "alias on that version. No report at all (deploy skipped: runners or cloud role not configured) "
+        "gives a notice and deployed=false; promote.yml runs only on deployed=true. Always exits 0.",
+    )
+    p.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="deploy.json files or folders")
+    p.add_argument("--env", required=True, help="the environment deployed to (or its branch env/<name>)")
+    p.add_argument(
+        "--models",
+        default=None,
+        metavar="A,B",
+        help="models that must have been deployed (default: every model, as `aip ci plan --env` plans)",
+    )
+    p.set_defaults(handler=_H + "cmd_ci_deployed")
     p = csub.add_parser("needs-ok", help="the one required check: fail if a needed job failed ($NEEDS)")
     p.set_defaults(handler=_H + "cmd_ci_needs_ok")
     p = csub.add_parser("require", help="output configured=true|false for secrets/vars; notice if missing")
@@ -108,20 +137,6 @@ def add_gitops_parsers(sub: Any) -> None:
         help="rendered dashboards (default dashboards/rendered, written by `aip dashboards build`)",
     )
     p.set_defaults(handler=_H + "cmd_ci_grafana_publish")
-    p = csub.add_parser("local-run", help="run a workflow's jobs here, in a scratch clone (docs/gitops.md)")
-    p.add_argument("workflow", type=Path, help="e.g. .github/workflows/pr.yml")
-    p.add_argument("--job", action="append", default=None, help="only this job (repeatable)")
-    p.add_argument("--event", default="pull_request", help="event name (default pull_request)")
-    p.add_argument("--base", default="main", help="PR base branch (default main)")
-    p.add_argument("--scratch", type=Path, default=None, help="folder for the clone (default: a temp dir)")
-    p.add_argument(
-        "--only",
-        action="append",
-        default=None,
-        metavar="PATH",
-        help="take only these uncommitted paths into the PR (repeatable; default: the whole work tree)",
-    )
-    p.set_defaults(handler=_H + "cmd_ci_local_run")
     p = csub.add_parser("check-commands", help="every run: step of the workflows names things that exist")
     p.add_argument("files", nargs="*", type=Path, help="workflow files (default .github/workflows/*.y*ml)")
     p.set_defaults(handler="pipelines.cli.usage:cmd_ci_check_commands")
@@ -218,6 +233,14 @@ def cmd_ci_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ci_deployed(args: argparse.Namespace) -> int:
+    from pipelines.gitops.deployed import deployed
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    deployed(_repo(), args.env, args.reports, models)
+    return 0
+
+
 def cmd_ci_needs_ok(args: argparse.Namespace) -> int:
     from pipelines.gitops.checks import needs_ok
 
@@ -260,33 +283,3 @@ def cmd_ci_grafana_publish(args: argparse.Namespace) -> int:
 
     publish(args.folder)
     return 0
-
-
-def cmd_ci_local_run(args: argparse.Namespace) -> int:
-    import tempfile
-
-    from pipelines.gitops.localrun import LocalRunner, make_scratch
-
-    repo = _repo()
-    scratch = args.scratch or Path(tempfile.mkdtemp(prefix="aip-local-run-")) / "repo"
-    make_scratch(repo.root, scratch, only=args.only)
-    head = "pr"
-    event = {
-        "pull_request": {
-            "number": 1,
-            "head": {"ref": head, "repo": {"full_name": repo.platform.organisation.repository}},
-            "base": {"ref": args.base},
-        }
-    }
-    runner = LocalRunner(
-        (scratch / args.workflow) if not args.workflow.is_absolute() else args.workflow,
-        scratch,
-        event_name=args.event,
-        event=event,
-        github={"base_ref": args.base, "head_ref": head, "ref": "refs/pull/1/merge"},
-    )
-    results = runner.run(args.job)
-    failed = [r.job for runs in results.values() for r in runs if r.result == "failure"]
-    print(json.dumps({job: [r.result for r in runs] for job, runs in results.items()}))
-    print(f"scratch clone: {scratch}")
-    return EXIT_FAILED if failed else 0

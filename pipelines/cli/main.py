@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("dataset", help="dataset name (a folder under datasets/)")
         if step == "prepare":
             _env_option(p)
+            p.add_argument(
+                "--no-push",
+                action="store_true",
+                help="do not push to the remote (read-only credentials: the drift job's monitoring role)",
+            )
         p.set_defaults(handler=f"pipelines.cli.commands:cmd_data_{step}")
 
     p = sub.add_parser("train", help="train a model unless its fingerprint is already registered")
@@ -174,11 +179,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "serve",
         help="serve the models (TF Serving REST + gRPC APIs, canary traffic split); docs/serving.md",
-        description="Serve each model's version that the environment alias points at (label 'stable').",
+        description="Serve each model's version that the environment alias points at (label 'stable'), "
+        "or one pinned version as the stable, canary or baseline track. Each of --models, --version, "
+        "--label, --env and --device defaults to an environment variable (MODEL_NAME, MODEL_VERSION, "
+        "MODEL_LABEL, AIP_ENV, AIP_DEVICE); a flag wins over its variable (docs/serving.md, "
+        "'The server contract').",
     )
-    _env_option(p)
-    p.add_argument("--models", metavar="A,B", help="models to serve (default: every model with the alias)")
-    p.add_argument("--version", metavar="N", help="serve this version as stable (one model in --models)")
+    p.add_argument(
+        "--env",
+        metavar="ENV",
+        help="environment from platform.yaml; default $AIP_ENV, else platform.yaml's default_environment",
+    )
+    p.add_argument(
+        "--models",
+        metavar="A,B",
+        help="models to serve; default $MODEL_NAME, else every model with the env's alias",
+    )
+    p.add_argument(
+        "--version",
+        metavar="N",
+        help="serve this registry version (exactly one model); default $MODEL_VERSION, else the alias's",
+    )
+    p.add_argument(
+        "--label",
+        choices=["stable", "canary", "baseline"],
+        help="the track this server is, the label of its requests and metrics; default $MODEL_LABEL, "
+        "else stable (canary and baseline need a version)",
+    )
+    p.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        help="where the weights run; default $AIP_DEVICE, else auto (cuda when torch sees a GPU)",
+    )
     p.add_argument(
         "--runtime",
         choices=["torch", "onnx", "onnx-int8"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from pipelines.cli.errors import EXIT_USAGE
@@ -15,16 +16,29 @@ def _progress(message: str) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from pipelines.serving import ServeOptions, run_server
+    from pipelines.serving.contract import resolve
 
-    models = [m.strip() for m in (args.models or "").split(",") if m.strip()]
+    # Flags first, then the variables that feed them (MODEL_NAME, MODEL_VERSION, MODEL_LABEL, AIP_ENV,
+    # AIP_DEVICE): the contract the Kubernetes manifests rely on (pipelines/serving/contract.py).
+    contract = resolve(
+        models=args.models,
+        version=args.version,
+        label=args.label,
+        env=args.env,
+        device=args.device,
+        environ=os.environ,
+    )
     for name, port in (("--rest-port", args.rest_port), ("--grpc-port", args.grpc_port or 0)):
         if not 0 <= port <= 65535 or (name == "--rest-port" and port == 0):
             print(f"error: {name} {port}: expected a port number (1-65535; 0 disables gRPC)", file=sys.stderr)
             return EXIT_USAGE
     options = ServeOptions(
-        env=args.env,
-        models=models,
-        version=args.version,
+        env=contract.env,
+        models=contract.models,
+        version=contract.version,
+        label=contract.label,
+        device=contract.device,
+        origin=contract.origin,
         runtime=args.runtime,
         host=args.host,
         rest_port=args.rest_port,

@@ -2,7 +2,7 @@
 own parser accepts, and repository paths that exist.
 
 The parser belongs to the CLI: `usage_problem` answers "does `aip ARGV` parse?" and is handed to
-`pipelines.gitops.localrun.check_commands`, so gitops never imports the CLI.
+`pipelines.gitops.workflows.check_commands`, so gitops never imports the CLI.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def usage_problem(argv: Sequence[str]) -> str | None:
 
 def cmd_ci_check_commands(args: argparse.Namespace) -> int:
     from pipelines.cli.gitops_commands import _repo, _workflows
-    from pipelines.gitops.localrun import check_commands
+    from pipelines.gitops.workflows import check_commands
 
     problems = check_commands(_workflows(args.files), _repo().root, usage_problem)
     for problem in problems:

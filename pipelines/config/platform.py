@@ -34,9 +34,21 @@ class Environment(StrictModel):
     serving_endpoint: str
     """Base URL of the model server of this environment (TF Serving REST API)."""
     runner_labels: list[str] = Field(default_factory=list)
-    """GitHub Actions `runs-on` labels for this environment's training jobs."""
+    """GitHub Actions `runs-on` labels for this environment's training jobs (self-hosted VM runners);
+    used when `runner` is not set."""
+    runner: str | None = None
+    """Name of the actions-runner-controller (ARC) runner scale set that runs this environment's GPU
+    jobs (`runs-on: <name>`; on github.com ARC scale sets are selected by name, never by labels).
+    infra/modules/gpu-runners names it `<name>-<environment>-gpu`, e.g. `aip-dev-gpu`. When unset,
+    the jobs ask for `runner_labels`."""
+    train: bool = True
+    """Whether this environment may train a fingerprint that is not registered yet. The first
+    environment (dev) trains; later ones (staging, prod) set false: they only deploy versions that
+    are already registered (promoted by alias, never retrained), and `aip train`/`aip run`/`aip
+    deploy` there stop with a message when the commit's fingerprint was never registered."""
     requires_approval: bool = False
-    """Whether deploys need a reviewer (a GitHub environment protection rule)."""
+    """Whether deploys need a reviewer. `aip ci plan` outputs it; the deploy job runs in the GitHub
+    environment of the same name, which must then have required reviewers (docs/gitops.md)."""
     kubernetes_namespace: str | None = None
     """Namespace that the model server runs in; None for processes on this machine."""
 

@@ -15,21 +15,35 @@
   applied by the real kubectl to `kubectl kustomize` output and the result is validated; that
   kubectl reaches an API server, that the gateway honours the weights and that pods become ready
   are not tested here.
+  The pods run `aip serve` under the server contract (pipelines/serving/contract.py): MODEL_NAME,
+  MODEL_LABEL and AIP_ENV from the manifests, `MODEL_VERSION` (`VERSION_ENV`) pinned here.
+  Rollout metrics (`aip_rollout_*`): pushed to the Pushgateway at AIP_PUSHGATEWAY_URL (job
+  `aip-deploy`, one group per model and env), as the batch jobs push theirs
+  (pipelines/observability/push.py); without it they are not exported, and `record` says so once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from pipelines.errors import AipError
 from pipelines.http import HttpError, Unreachable, request_json
+from pipelines.serving.contract import ENV_VARS
+
+if TYPE_CHECKING:
+    from pipelines.observability.push import Batch
+    from pipelines.repo.layout import Repo
 
 __all__ = [
+    "VERSION_ENV",
     "BackendError",
     "BackendStatus",
     "CanaryLoadFailed",
@@ -38,7 +52,11 @@ __all__ = [
     "LocalServerBackend",
     "OfflineKubectl",
     "TrafficBackend",
+    "rollout_batch",
 ]
+
+VERSION_ENV = ENV_VARS["version"][1]  # MODEL_VERSION: what `aip serve` reads as its pinned --version
+ROLLOUT_JOB = "aip-deploy"  # the Pushgateway job of the rollout metrics
 
 
 class BackendError(AipError):
@@ -286,6 +304,7 @@ class KubernetesBackend:
         self.refs = (stable_service, canary_service, baseline_service)
         self.container = container
         self.ready_timeout_s = ready_timeout_s
+        self._said_no_push = False
 
     def describe(self) -> str:
         return f"Kubernetes HTTPRoute {self.route} ({type(self.kubectl).__name__})"
@@ -297,7 +316,7 @@ class KubernetesBackend:
         for container in spec["template"]["spec"]["containers"]:
             if container["name"] == self.container:
                 for env in container.get("env", []):
-                    if env["name"] == "MODEL_VERSION":
+                    if env["name"] == VERSION_ENV:
                         return str(env.get("value"))
         return None
 
@@ -318,9 +337,7 @@ class KubernetesBackend:
         spec: dict[str, Any] = {
             "template": {
                 "spec": {
-                    "containers": [
-                        {"name": self.container, "env": [{"name": "MODEL_VERSION", "value": version}]}
-                    ]
+                    "containers": [{"name": self.container, "env": [{"name": VERSION_ENV, "value": version}]}]
                 }
             }
         }
@@ -382,5 +399,46 @@ class KubernetesBackend:
         self._scale_to_zero(self.baseline_deployment)
 
     def record(self, event: dict[str, Any]) -> None:
-        # TODO(fork): push rollout events to your Pushgateway or the stable server's admin API.
+        """Push the event's `aip_rollout_*` metrics to the Pushgateway (AIP_PUSHGATEWAY_URL); best
+        effort: a failure is a warning, never a failed rollout. Without the URL: one warning."""
+        from pipelines.observability.push import PUSHGATEWAY_ENV, push
+
+        url = os.environ.get(PUSHGATEWAY_ENV)
+        if not url:
+            if not self._said_no_push:
+                self._said_no_push = True
+                print(
+                    f"warning: {PUSHGATEWAY_ENV} is not set: the rollout metrics (aip_rollout_*) of this "
+                    "deploy are not exported (set it to your Pushgateway, e.g. http://pushgateway:9091)",
+                    file=sys.stderr,
+                )
+            return
+        batch = rollout_batch(event)
+        if batch is None:
+            return
+        try:
+            # The repo is only read for the textfile fallback, which the URL above rules out.
+            push(cast("Repo", None), batch)
+        except Exception as exc:
+            print(f"warning: rollout metrics not pushed to {url}: {exc}", file=sys.stderr)
+
+
+def rollout_batch(event: dict[str, Any]) -> Batch | None:
+    """The Pushgateway batch of one controller event (weight, analysis, verdict), as the server's
+    /v1/admin/rollout-events turns it into metrics; None for an event of another kind."""
+    from pipelines.observability.push import Batch
+
+    model, env, kind = str(event.get("model", "")), str(event.get("env", "")), event.get("kind")
+    keep = {"aip_rollout_canary_weight_ratio", "aip_rollout_last_verdict_timestamp_seconds"}
+    batch = Batch(ROLLOUT_JOB, {"model": model, "env": env}, keep=keep)
+    if kind == "weight":
+        batch.add("aip_rollout_canary_weight_ratio", float(event.get("weight") or 0.0))
+    elif kind == "analysis":
+        batch.add("aip_rollout_analysis_total", 1, check=str(event["check"]), result=str(event["result"]))
+    elif kind == "verdict":
+        verdict = str(event["verdict"])
+        batch.add("aip_rollout_verdicts_total", 1, verdict=verdict)
+        batch.add("aip_rollout_last_verdict_timestamp_seconds", time.time(), verdict=verdict)
+    else:
         return None
+    return batch

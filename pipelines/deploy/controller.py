@@ -1,7 +1,7 @@
 """`aip deploy`: canary a registered version against the environment's stable, then promote or roll back.
 
     aip deploy tumor-classifier --env local --dry-run      # print the plan
-    aip deploy tumor-classifier --env local                # newest version vs @local, on 127.0.0.1:8501
+    aip deploy tumor-classifier --env local                # the commit's version vs @local, on 127.0.0.1:8501
     aip deploy tumor-classifier --env local --version 3
 
 What happens (pipelines/deploy/plan.py has the steps, analysis.py the checks):
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from pipelines.deploy.load import LoadDriver
     from pipelines.registry.context import Context
 
-__all__ = ["UnknownVersion", "deploy", "resolve_version"]
+__all__ = ["UnknownVersion", "UnregisteredFingerprint", "deploy", "resolve_version"]
 
 VERDICT_TAG = "aip.deploy.{env}.verdict"
 REPORT_TAG = "aip.deploy.{env}.report"
@@ -59,23 +59,52 @@ class UnknownVersion(AipError):
     """The version to deploy is not registered (or the registry cannot list the versions)."""
 
 
-def resolve_version(ctx: Context, model: str, version: str | None) -> str:
-    """The version to deploy: the one named, else the newest registered version."""
+class UnregisteredFingerprint(UnknownVersion):
+    """The commit's fingerprint of the model has no registered version: nothing to deploy from it."""
+
+
+def resolve_version(
+    ctx: Context,
+    model: str,
+    version: str | None = None,
+    *,
+    fingerprint: str | None = None,
+    unregistered: str | None = None,
+) -> str:
+    """The version to deploy: `version` when named, else the one registered for `fingerprint` (the
+    commit's fingerprint of the model, computed by the caller: the deploy layer knows no lifecycle).
+
+    Never "the newest": what an environment runs follows from the commit, so a revert deploys the
+    older version again and a rerun after another environment registered something newer changes
+    nothing. An unregistered fingerprint raises UnregisteredFingerprint with `unregistered` (the
+    caller's message: which fingerprint, which commit, what to do) or a default."""
     from mlflow.exceptions import MlflowException
 
+    if version is None and fingerprint is None:
+        raise UnknownVersion(f"{model}: give --version N or the commit's fingerprint to deploy")
+    if version is None:
+        assert fingerprint is not None
+        try:
+            found = ctx.registry.version_for(model, fingerprint)
+        except MlflowException as exc:
+            raise UnknownVersion(
+                f"{model}: cannot search the registry for fingerprint {fingerprint[:12]}: {exc}"
+            ) from None
+        if found is None:
+            raise UnregisteredFingerprint(
+                unregistered
+                or f"{model}: fingerprint {fingerprint[:12]} is not registered; "
+                f"run `aip run {model} --env {ctx.env}`"
+            )
+        return str(found.version)
     try:
-        found = ctx.client.search_model_versions(f"name = '{model}'")
+        listed = ctx.client.search_model_versions(f"name = '{model}'")
     except MlflowException as exc:
         raise UnknownVersion(f"{model}: cannot list registered versions: {exc}") from None
-    numbers = sorted(int(v.version) for v in found)
-    if not numbers:
-        raise UnknownVersion(
-            f"{model}: no registered version in '{ctx.env}'; run `aip run {model} --env {ctx.env}`"
-        )
-    if version is None:
-        return str(numbers[-1])
-    if int(version) not in numbers:
-        raise UnknownVersion(f"{model}: no version {version} (registered: {', '.join(map(str, numbers))})")
+    numbers = sorted(int(v.version) for v in listed)
+    if not version.isdigit() or int(version) not in numbers:
+        registered = ", ".join(map(str, numbers)) or "none"
+        raise UnknownVersion(f"{model}: no version {version} in the registry (registered: {registered})")
     return str(int(version))
 
 
@@ -129,6 +158,7 @@ def deploy(
         if stable == version:
             say(f"==> {model}: v{version} is already @{ctx.env}: nothing to deploy")
             result.verdict = "up_to_date"
+            result.reason = f"v{version} is already @{ctx.env}: nothing to deploy"
             return result
         if use_lease if use_lease is not None else not ctx.client.tracking_uri.startswith("sqlite:"):
             ttl = max(600.0, 3.0 * plan.nominal_seconds)

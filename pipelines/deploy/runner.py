@@ -68,6 +68,11 @@ def deploy_in_env(
     clients: int = DEFAULT_CLIENTS,
 ) -> DeployResult:
     _, settings = ctx.repo.environment(ctx.env)
+    current = ctx.registry.alias_version(model, ctx.env)
+    if current is not None and str(current.version) == version:
+        # Nothing to deploy (the controller re-reads the alias under its lock and says so): no
+        # backend, no metrics source, no server, so a level-based rerun needs none of them.
+        return deploy(ctx, model, version, None, None, dry_run=dry_run)
     if settings.kubernetes_namespace and endpoint is None:
         url = metrics_url or os.environ.get(PROMETHEUS_ENV)
         if not url and not dry_run:
@@ -82,7 +87,6 @@ def deploy_in_env(
     if dry_run:
         load = LoadDriver(target, model, replay_inputs(ctx.repo, model), clients=clients)
         return deploy(ctx, model, version, None, None, load=load, dry_run=True)
-    current = ctx.registry.alias_version(model, ctx.env)
     if current is None:
         # First version: promoted directly; a server started from now on serves it.
         return deploy(ctx, model, version, None, None)

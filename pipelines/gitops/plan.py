@@ -1,13 +1,28 @@
 """`aip ci plan`: what a pull request or a push touches, and where an environment's jobs run.
 
 Writes step outputs that later jobs read (`needs.plan.outputs.*`):
-    matrix      the affected models as a matrix (`{"include": [{"model": ..., "dataset": ...}]}`)
-    models      "true" when any model is affected
+    matrix      the models as a matrix (`{"include": [{"model": ..., "dataset": ...}]}`): without --env
+                (pull requests) the models the diff affects; with --env (deploys) every model
+    models      "true" when the matrix holds any model
     infra, workflows, dashboards    "true" when those changed
     infra_roots the affected Terraform roots as a JSON list
-    runner      the environment's `runs-on` labels (JSON list) from platform.yaml, with --env
-    environment the GitHub environment name (= the platform environment), with --env (or env/<name>)
-    next_environment  the environment promoted to after this one ("" after the last)
+With --env ENV (a platform environment, or its branch `env/<name>`), also:
+    environment the platform environment's name (`env/dev` → `dev`): the GitHub environment the deploy
+                job runs in, the `--env` of every aip command, the artifact and report names
+    runner      the `runs-on` value: the environment's ARC runner scale-set name as a JSON string
+                (platform.yaml `runner`), else its `runner_labels` as a JSON list (else ubuntu-24.04)
+    train       "true" when the environment may train new fingerprints (platform.yaml `train`)
+    requires_approval  "true" when the GitHub environment must have required reviewers
+    next_environment   the environment promoted to after this one ("" after the last)
+
+Deploys are level-based: every model is in the deploy matrix, not only those changed since the
+previous push. Each job resolves the version the commit describes (`aip deploy` without --version:
+the model's fingerprint → its registered version) and is a no-op when the alias already holds it.
+Why every model rather than a registry comparison here: the plan job runs on a GitHub-hosted runner
+without registry credentials (the MLflow endpoint is private), and a diff against
+`github.event.before` loses models whenever a push is superseded in the concurrency group or a
+deploy fails and is not retried. Listing every model is cheap, needs nothing, and retries
+everything the environment does not hold yet on the next push.
 """
 
 from __future__ import annotations
@@ -18,9 +33,17 @@ from typing import Any
 from pipelines.gitops.actions import set_output
 from pipelines.repo.layout import Repo
 
-__all__ = ["plan"]
+__all__ = ["plan", "runs_on"]
 
 NO_BASE = "0" * 40  # github.event.before of a new branch
+HOSTED = "ubuntu-24.04"  # runs-on when an environment names no runners (the local sandbox)
+
+
+def runs_on(runner: str | None, labels: list[str]) -> str:
+    """The `runs-on` value as JSON: the scale-set name (a string) or the labels (a list)."""
+    if runner:
+        return json.dumps(runner)
+    return json.dumps(labels or [HOSTED])
 
 
 def plan(repo: Repo, base: str | None, head: str | None = None, env: str | None = None) -> dict[str, Any]:
@@ -34,10 +57,12 @@ def plan(repo: Repo, base: str | None, head: str | None = None, env: str | None 
     else:
         result = affected(repo, changed_files(repo, base, head))
     data = result.as_dict()
-    include = [{"model": m, "dataset": repo.model(m).dataset} for m in data["models"]]
+    # Deploys (--env): every model, level-based (module docstring); pull requests: the affected ones.
+    models = repo.model_names() if env is not None else data["models"]
+    include = [{"model": m, "dataset": repo.model(m).dataset} for m in models]
     outputs: dict[str, str] = {
         "matrix": json.dumps({"include": include or [{"model": "none", "dataset": "none"}]}),
-        "models": str(bool(data["models"])).lower(),
+        "models": str(bool(models)).lower(),
         "infra": str(bool(data["infra_roots"])).lower(),
         "infra_roots": json.dumps(data["infra_roots"] or ["none"]),
         "workflows": str(data["workflows"] or any(f.startswith(".github/") for f in data["files"])).lower(),
@@ -47,8 +72,9 @@ def plan(repo: Repo, base: str | None, head: str | None = None, env: str | None 
     }
     if env is not None:
         name, settings = repo.environment(env.removeprefix("env/"))  # a branch name works too
-        outputs["runner"] = json.dumps(settings.runner_labels or ["ubuntu-24.04"])
         outputs["environment"] = name
+        outputs["runner"] = runs_on(settings.runner, settings.runner_labels)
+        outputs["train"] = str(settings.train).lower()
         outputs["requires_approval"] = str(settings.requires_approval).lower()
         order = repo.platform.promotion_order
         nxt = order[order.index(name) + 1] if name in order and order.index(name) + 1 < len(order) else ""

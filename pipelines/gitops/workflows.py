@@ -1,4 +1,5 @@
-"""House rules for workflows that actionlint and zizmor do not check (`aip guard workflows`).
+"""House rules for workflows that actionlint and zizmor do not check (`aip guard workflows`), and the
+commands the steps name (`aip ci check-commands`).
 
 actionlint checks syntax, expressions and shell; zizmor checks security (injection, unpinned actions,
 credentials, dangerous triggers). These rules are the template's own, each with a code:
@@ -6,28 +7,44 @@ credentials, dangerous triggers). These rules are the template's own, each with 
     AIP001  the file starts with a comment: what it does, when it runs, what it needs
     AIP002  `permissions: {}` at the top (each job asks for the least it needs)
     AIP003  no `pull_request_target` trigger
-    AIP004  every `run:` step is one `make` or `aip` command (no pipes, `&&`, `;`, redirections)
+    AIP004  every `run:` step is one `make` or `aip` command (no pipes, `&&`, `;`, redirections), or one
+            of the few cloud CLI commands in EXTERNAL_COMMANDS (`aws eks update-kubeconfig`: the
+            kubeconfig a Kubernetes deploy needs, written by the cloud's own CLI)
     AIP005  no `${{ ... }}` in `run:`: values reach the shell through `env:`
     AIP006  every action pinned to a full commit SHA with its version in a comment (`@<sha> # v1.2.3`)
     AIP007  `actions/checkout` with `persist-credentials: false`
     AIP008  a job on a self-hosted (or computed) runner in a workflow that pull requests trigger has
             the fork guard in its `if:` (`github.event.pull_request.head.repo.full_name == github.repository`)
     AIP009  a job with an `environment:` is in a `concurrency:` group with `cancel-in-progress: false`
+
+`check_commands` is the static check of what the steps run: every `run:` step of every workflow is one
+make target that exists, an `aip` command line that `aip`'s own parser accepts (the CLI hands that check
+in as `usage_problem`: gitops never imports the CLI), or an EXTERNAL_COMMANDS command, and every
+repository path it names exists. Workflows themselves run under nektos/act in tests/workflows/.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Finding", "check_file", "check_files"]
+from pipelines.git import git
+
+__all__ = ["EXTERNAL_COMMANDS", "Finding", "UsageProblem", "check_commands", "check_file", "check_files"]
 
 COMMANDS = ("make", "aip", ".venv/bin/aip")  # what a thin `run:` step may start with
+# Commands of other tools a step may be, as argv prefixes (still one command, no shell syntax).
+EXTERNAL_COMMANDS = (("aws", "eks", "update-kubeconfig"),)
 _SHELL_META = re.compile(r"(&&|\|\||[;|<>`]|\$\(|\n)")
 _PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 _VERSION_COMMENT = re.compile(r"#\s*v?\d+(\.\d+)*")
+UsageProblem = Callable[[list[str]], str | None]
+"""`aip ARGV` → None when the CLI's parser accepts it, else its complaint (pipelines.cli.usage)."""
 _PR_TRIGGERS = {"pull_request", "pull_request_review", "pull_request_review_comment"}
 FORK_GUARDS = (
     "github.event.pull_request.head.repo.full_name == github.repository",
@@ -148,7 +165,8 @@ def check_file(path: Path, display: str | None = None) -> list[Finding]:
                 if "${{" in script:
                     add(line, "AIP005", f"{label}: `${{{{ ... }}}}` inside `run:`; pass it through `env:`")
                 words = script.split()
-                if not words or words[0] not in COMMANDS or _SHELL_META.search(script):
+                external = any(tuple(words[: len(p)]) == p for p in EXTERNAL_COMMANDS)
+                if not words or not (words[0] in COMMANDS or external) or _SHELL_META.search(script):
                     add(
                         line,
                         "AIP004",
@@ -186,3 +204,68 @@ def check_files(paths: list[Path], root: Path | None = None) -> list[Finding]:
         display = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
         findings += check_file(path, display)
     return findings
+
+
+# ---- the commands the steps name ----------------------------------------------------------
+def _make_targets(root: Path) -> set[str]:
+    proc = subprocess.run(["make", "-pRrq", "-C", str(root)], capture_output=True, text=True, check=False)
+    targets = set()
+    for line in proc.stdout.splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+):(?!=)", line)
+        if match:
+            targets.add(match.group(1))
+    return targets
+
+
+def check_commands(workflows: list[Path], root: Path, usage_problem: UsageProblem) -> list[str]:
+    """Problems with the commands and paths that the workflows' `run:` steps name (empty: all exist).
+
+    `usage_problem` judges `aip` command lines (the CLI passes pipelines.cli.usage.usage_problem)."""
+    from ruamel.yaml import YAML
+
+    targets = _make_targets(root)
+    tracked = set(git(root, "ls-files", "-co", "--exclude-standard").splitlines())
+    folders = {str(Path(p).parent) for p in tracked} | {
+        str(p) for parent in tracked for p in Path(parent).parents
+    }
+    problems = []
+    for workflow in workflows:
+        doc = YAML(typ="safe").load(workflow.read_text(encoding="utf-8"))
+        for job_id, job in (doc.get("jobs") or {}).items():
+            if "uses" in job and str(job["uses"]).startswith("./") and not (root / job["uses"]).is_file():
+                problems.append(
+                    f"{workflow.name}: job {job_id}: reusable workflow {job['uses']} does not exist"
+                )
+            for step in job.get("steps") or []:
+                if "working-directory" in step and not (root / step["working-directory"]).is_dir():
+                    problems.append(f"{workflow.name}: job {job_id}: no folder {step['working-directory']}")
+                if "run" not in step:
+                    continue
+                where = f"{workflow.name}: job {job_id}: `{str(step['run']).strip()}`"
+                words = shlex.split(
+                    re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", "PLACEHOLDER", str(step["run"]))
+                )
+                if not words:
+                    problems.append(f"{where}: empty")
+                    continue
+                if words[0] == "make":
+                    for target in (w for w in words[1:] if not w.startswith("-") and "=" not in w):
+                        if target not in targets:
+                            problems.append(f"{where}: make target `{target}` does not exist")
+                elif words[0] in ("aip", ".venv/bin/aip"):
+                    if (problem := usage_problem(words[1:])) is not None:
+                        problems.append(f"{where}: {problem}")
+                elif not any(tuple(words[: len(p)]) == p for p in EXTERNAL_COMMANDS):
+                    problems.append(f"{where}: not a make or aip command (nor one of EXTERNAL_COMMANDS)")
+                for word in words[1:]:
+                    value = word.split("=", 1)[-1]
+                    first = value.split("/")[0]
+                    names_repo_path = "/" in value and (first in folders or (root / first).exists())
+                    if (
+                        names_repo_path
+                        and "PLACEHOLDER" not in value
+                        and not first.startswith(".aip")
+                        and not (root / value).exists()
+                    ):
+                        problems.append(f"{where}: path {value} does not exist")
+    return problems

@@ -44,6 +44,11 @@ class StepFailed(AipError):
     """A step could not complete; the message says why and what to do."""
 
 
+class TrainingNotAllowed(StepFailed):
+    """The environment only deploys registered versions (platform.yaml `train: false`), and the
+    commit's fingerprint was never registered."""
+
+
 class GateFailed(StepFailed):
     """The candidate failed an evaluation gate; `result.summary()` says which."""
 
@@ -103,13 +108,54 @@ def find_candidate(ctx: Context, model: str, seed: int | None = None) -> Candida
 
 
 # ---- train ---------------------------------------------------------------------------------
+def may_train(ctx: Context) -> bool:
+    """Whether ctx.env trains new fingerprints (platform.yaml `environments.<env>.train`)."""
+    return ctx.repo.environment(ctx.env)[1].train
+
+
+def training_environment(ctx: Context) -> str | None:
+    """The first environment of the promotion order that trains (dev), if any."""
+    envs = ctx.repo.platform.environments
+    return next((name for name in ctx.repo.platform.promotion_order if envs[name].train), None)
+
+
+def not_registered_message(ctx: Context, model: str, fingerprint: str) -> str:
+    """What to say when the commit's fingerprint of `model` has no registered version."""
+    commit = head_commit(ctx.repo.root)
+    where = f"fingerprint {fingerprint[:12]} of {model} at commit {commit[:12]}"
+    if may_train(ctx):
+        return (
+            f"{model}: {where} is not registered in '{ctx.env}'; train and register it with "
+            f"`aip run {model} --env {ctx.env}`"
+        )
+    first = training_environment(ctx)
+    how = (
+        f"it must be trained in '{first}' first: merge this commit into env/{first} (deploy.yml runs "
+        f"`aip run`/`aip train {model} --env {first}` there), then promote {first} → {ctx.env}"
+        if first
+        else "no environment in platform.yaml has `train: true`; train it with `aip run` elsewhere"
+    )
+    return (
+        f"{model}: {where} is not registered, and '{ctx.env}' does not train "
+        f"(platform.yaml environments.{ctx.env}.train: false; it only deploys registered versions): {how}"
+    )
+
+
 def train(ctx: Context, model: str, *, force: bool = False, seed: int | None = None) -> Candidate:
     """Train unless the fingerprint already has a registered version or a finished run.
 
+    An environment with `train: false` (staging, prod) never trains: TrainingNotAllowed says where
+    the fingerprint must be trained instead (--force is refused there too).
     `seed` trains model.yaml with another training seed (see fingerprint_of), with the same
     lineage as any version: params, metrics, data version, git commit, environment, artifacts."""
     if not force and (found := find_candidate(ctx, model, seed)) is not None:
         return found
+    if not may_train(ctx):
+        fp, _ = fingerprint_of(ctx, model, seed)
+        message = not_registered_message(ctx, model, fp.digest)
+        if force:
+            message = f"{model}: '{ctx.env}' does not train (--force refused). " + message
+        raise TrainingNotAllowed(message)
     import mlflow
 
     from pipelines.data import load_split

@@ -1,5 +1,8 @@
 """The gRPC front: TF Serving's PredictionService (Predict, Classify, GetModelMetadata) and
-ModelService (GetModelStatus), on the `tensorflow-serving-api` protos (the `grpc` extra).
+ModelService (GetModelStatus), on the `tensorflow-serving-api` protos (the `grpc` extra), and the
+standard health service `grpc.health.v1.Health` (what a Kubernetes `grpc:` probe calls): SERVING for
+the server ("") and for each served model's name once its version is loaded, NOT_SERVING from the
+moment shutdown starts (draining).
 
 Tensors: a text model takes one `text` tensor (DT_STRING, shape [n]); a tabular model takes one
 tensor per feature (DT_FLOAT/DT_DOUBLE/ints, shape [n] or [n, 1]). Outputs: `label` (DT_STRING [n])
@@ -26,7 +29,7 @@ from pipelines.serving.errors import Code, ServeError, ServingError
 if TYPE_CHECKING:
     import grpc
 
-__all__ = ["start_grpc"]
+__all__ = ["GrpcFront", "start_grpc"]
 
 _WORKERS = 64  # threads answering RPCs; each waits on the batcher, so most of them sleep
 _STATE_ENUM = {"START": 10, "LOADING": 20, "AVAILABLE": 30, "UNLOADING": 40, "END": 50}
@@ -320,9 +323,43 @@ class _Fronts:
         return self._serve(context, "GetModelStatus", request.model_spec.name, run)
 
 
-def start_grpc(service: Service, host: str, port: int) -> grpc.Server:
-    """Start the gRPC server on host:port in background threads; returns it (call .stop(grace))."""
+class GrpcFront:
+    """The running gRPC server and its health servicer."""
+
+    def __init__(self, server: grpc.Server, health: Any) -> None:
+        self.server = server
+        self.health = health
+
+    def drain(self) -> None:
+        """Every health status NOT_SERVING from now on (shutdown started)."""
+        self.health.enter_graceful_shutdown()
+
+    def stop(self, grace: float | None) -> Any:
+        self.drain()
+        return self.server.stop(grace)
+
+
+def _health(service: Service) -> Any:
+    from grpc_health.v1 import health, health_pb2
+
+    servicer = health.HealthServicer(experimental_non_blocking=True)
+    serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+    ready, _ = service.manager.ready()
+    servicer.set("", serving if ready else not_serving)
+    for name, slot in service.manager.slots.items():
+        with slot.lock:
+            loaded = slot.stable is not None and slot.status[slot.stable.version].state == "AVAILABLE"
+        servicer.set(name, serving if loaded else not_serving)
+    for name in ("tensorflow.serving.PredictionService", "tensorflow.serving.ModelService"):
+        servicer.set(name, serving if ready else not_serving)
+    return servicer
+
+
+def start_grpc(service: Service, host: str, port: int) -> GrpcFront:
+    """Start the gRPC server on host:port in background threads (the models are loaded already);
+    returns it (call .stop(grace))."""
     import grpc
+    from grpc_health.v1 import health_pb2_grpc
 
     protos = _Protos()
     fronts = _Fronts(service, protos)
@@ -351,9 +388,11 @@ def start_grpc(service: Service, host: str, port: int) -> grpc.Server:
     )
     protos.prediction_service_grpc.add_PredictionServiceServicer_to_server(prediction(), server)
     protos.model_service_grpc.add_ModelServiceServicer_to_server(models(), server)
+    health = _health(service)
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if server.add_insecure_port(address) == 0:
         raise ServeError(f"gRPC: cannot bind {address} (port in use?); choose another --grpc-port or 0")
     server.start()
     event("grpc_started", address=address)
-    return server
+    return GrpcFront(server, health)

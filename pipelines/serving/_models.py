@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pipelines.serving._batching import Batcher, BatcherClosed
+from pipelines.serving.contract import LABELS
 from pipelines.serving.errors import Code, ServingError
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LABELS", "Fault", "LoadedVersion", "ModelSlot", "SampleBuffer"]
 
-LABELS = ("stable", "canary", "baseline")
 SAMPLES_PER_LABEL = 50_000  # ring buffer per model and label: minutes of traffic at a few hundred rps
 
 
@@ -145,10 +145,26 @@ class VersionStatus:
 
 
 class ModelSlot:
-    """Everything the server holds for one model name."""
+    """Everything the server holds for one model name.
 
-    def __init__(self, name: str, settings: Batching, metrics: ServerMetrics, rng: random.Random) -> None:
+    `track` is the label of the server's own (primary) version: `stable` for the usual server, which
+    can also hold a canary and a baseline (the embedded split); `canary` or `baseline` for a server
+    that *is* that track (`aip serve --label canary`, one Deployment per track on Kubernetes): its
+    primary version then answers, and is counted, under that label, and no split is held.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        settings: Batching,
+        metrics: ServerMetrics,
+        rng: random.Random,
+        track: str = "stable",
+    ) -> None:
+        if track not in LABELS:
+            raise ValueError(f"track must be one of {LABELS}, got {track!r}")
         self.name = name
+        self.track = track
         self.settings = settings
         self.metrics = metrics
         self.rng = rng
@@ -179,7 +195,7 @@ class ModelSlot:
                     f"unknown version label {label!r} for model {self.name!r}; "
                     "labels are stable, canary, baseline",
                 )
-            target = {"stable": self.stable, "canary": self.canary, "baseline": self.baseline}[label]
+            target = self._held(label)
             if target is None:
                 raise ServingError(
                     Code.INVALID_ARGUMENT, f"version label {label!r} of model {self.name!r} is not assigned"
@@ -190,7 +206,7 @@ class ModelSlot:
                 raise ServingError(Code.INVALID_ARGUMENT, f"version must be a number, got {version!r}")
             version = str(int(version))
             # A number names the stable or canary instance, never the baseline (its twin).
-            for held, name in ((self.stable, "stable"), (self.canary, "canary")):
+            for held, name in ((self.stable, self.track), (self.canary, "canary")):
                 if held is not None and held.version == version:
                     return held, name
             status = self.status.get(version)
@@ -208,7 +224,17 @@ class ModelSlot:
             return self.canary, "canary"
         if self.baseline is not None and r < self.canary_weight + self.baseline_weight:
             return self.baseline, "baseline"
-        return self.stable, "stable"
+        return self.stable, self.track
+
+    def _held(self, label: str) -> LoadedVersion | None:
+        """The version a label names: a track server's own label names its primary version."""
+        if self.track != "stable":
+            return self.stable if label == self.track else None
+        return {"stable": self.stable, "canary": self.canary, "baseline": self.baseline}[label]
+
+    def metric_label(self, position: str) -> str:
+        """The label a held position (stable, canary, baseline) is exported under."""
+        return self.track if position == "stable" else position
 
     def submit(self, target: LoadedVersion, payload: Any, rows: int) -> Future[Any]:
         try:
@@ -268,8 +294,8 @@ class ModelSlot:
             else:
                 old, self.baseline = self.baseline, loaded
                 self._set_weight(self.canary_weight, 0.0)
-            self.faults.pop(label, None)
-            self.metrics.loaded(self.name, loaded.version, label, True)
+            self.faults.pop(self.metric_label(label), None)
+            self.metrics.loaded(self.name, loaded.version, self.metric_label(label), True)
         if old is not None:
             self._retire(old, label)
 
@@ -327,7 +353,7 @@ class ModelSlot:
 
     def _retire(self, old: LoadedVersion, label: str) -> None:
         """Unload `old` in the background once its requests are answered."""
-        self.metrics.loaded(self.name, old.version, label, False)
+        self.metrics.loaded(self.name, old.version, self.metric_label(label), False)
         with self.lock:
             # The baseline shares its version number with the stable: the version stays AVAILABLE
             # while another instance of it is held.

@@ -31,19 +31,35 @@ class RegistryLoader:
     """Reads the environment's MLflow registry; one load at a time (MLflow clients are not reentrant).
 
     Each loaded version runs on its model's configured runtime (model.yaml `serving.runtime`), or on
-    `runtime` for every model when given (`aip serve --runtime`).
+    `runtime` for every model when given (`aip serve --runtime`). On `device="cuda"` every model
+    runs on torch with its weights on the GPU (the ONNX runtimes are CPU runtimes).
     """
 
-    def __init__(self, ctx: Context, runtime: str | None = None) -> None:
+    def __init__(self, ctx: Context, runtime: str | None = None, device: str = "cpu") -> None:
         self.ctx = ctx
         self.runtime = runtime
+        self.device = device
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, repo: Repo, env: str | None, runtime: str | None = None) -> RegistryLoader:
+    def open(
+        cls, repo: Repo, env: str | None, runtime: str | None = None, device: str = "cpu"
+    ) -> RegistryLoader:
         from pipelines.registry.context import Context
 
-        return cls(Context.open(repo, env), runtime)
+        return cls(Context.open(repo, env), runtime, device)
+
+    def runtime_of(self, model: str) -> str:
+        """The runtime `model` is served on: torch on a GPU, else --runtime or model.yaml's."""
+        if self.device == "cuda":
+            return "torch"
+        return self.runtime or self.ctx.repo.model(model).environment(self.env).serving.runtime
+
+    def versions(self, model: str) -> list[str]:
+        """Every registered version number of `model`, ascending (empty when the model is absent)."""
+        with self._lock:
+            found = self.ctx.client.search_model_versions(f"name='{model}'")
+        return sorted({str(v.version) for v in found}, key=int)
 
     @property
     def env(self) -> str:
@@ -61,7 +77,16 @@ class RegistryLoader:
         from pipelines.artifacts.runtime import with_runtime
 
         serving = self.ctx.repo.model(model).environment(self.env).serving
-        runtime = self.runtime or serving.runtime
+        runtime = self.runtime_of(model)
+        device = self.device
+
+        def prepare(predictor: Predictor) -> Predictor:
+            prepared = with_runtime(predictor, runtime, threads=threads, cache_dir=cache)
+            if device != "cpu":  # artifacts.load puts the weights on the CPU; torch runtime only here
+                prepared.model.to(device)
+                prepared.device = device
+            return prepared
+
         # One forward pass per core: the batcher runs num_batch_threads of them at once.
         threads = max(1, (os.cpu_count() or 1) // serving.batching.num_batch_threads)
         cache = self.ctx.repo.state_dir / "cache" / "onnx"  # export once per weights
@@ -71,10 +96,7 @@ class RegistryLoader:
             except MlflowException as exc:
                 raise LoadError(f"{model} version {version} is not in the registry: {exc.message}") from None
             try:
-                return load_predictor(
-                    f"models:/{model}/{version}",
-                    prepare=lambda p: with_runtime(p, runtime, threads=threads, cache_dir=cache),
-                )
+                return load_predictor(f"models:/{model}/{version}", prepare=prepare)
             except LoadError:
                 raise
             except Exception as exc:  # a corrupt config or tokenizer: report it, keep serving
@@ -96,8 +118,8 @@ class ModelManager:
         except KeyError:
             raise ServingError(Code.NOT_FOUND, f"Servable not found for request: Latest({name})") from None
 
-    def add_model(self, name: str, settings: Batching) -> ModelSlot:
-        slot = ModelSlot(name, settings, self.metrics, self.rng)
+    def add_model(self, name: str, settings: Batching, track: str = "stable") -> ModelSlot:
+        slot = ModelSlot(name, settings, self.metrics, self.rng, track)
         self.slots[name] = slot
         return slot
 
@@ -117,9 +139,18 @@ class ModelManager:
             raise
         slot.install(loaded, "stable")
 
+    def _split_here(self, slot: ModelSlot) -> None:
+        if slot.track != "stable":
+            raise ServingError(
+                Code.CONFLICT,
+                f"this server is the {slot.track} track of {slot.name!r} (--label {slot.track}): it holds "
+                "no traffic split; the gateway splits between the track servers",
+            )
+
     def load_canary(self, name: str, version: Any) -> dict[str, Any]:
         """Load `version` as the canary at weight 0 (blocking); 422 if it cannot be loaded."""
         slot = self.slot(name)
+        self._split_here(slot)
         if not isinstance(version, str | int) or isinstance(version, bool) or not str(version).isdigit():
             raise ServingError(Code.INVALID_ARGUMENT, 'body must be {"version": "<registry version number>"}')
         version = str(int(version))
@@ -159,6 +190,7 @@ class ModelManager:
         A fresh instance, not the running stable: the canary is freshly loaded too, so both start
         cold and get the same share of traffic (docs/deploy.md, "Baseline")."""
         slot = self.slot(name)
+        self._split_here(slot)
         with slot.lock:
             if slot.stable is None:
                 raise ServingError(Code.CONFLICT, f"model {name!r} has no stable version to copy")
@@ -184,7 +216,7 @@ class ModelManager:
         for name, slot in self.slots.items():
             with slot.lock:
                 if slot.stable is None or slot.status[slot.stable.version].state != "AVAILABLE":
-                    waiting.append(f"{name}: no stable version available")
+                    waiting.append(f"{name}: no {slot.track} version available")
         return not waiting and bool(self.slots), waiting
 
     def close(self) -> None:

@@ -3,6 +3,9 @@
     aip serve                                    # every model with the default env's alias
     aip serve --env dev --models tumor-classifier --grpc-port 0
     aip serve --models topic-classifier --version 3 --runtime torch   # a pinned version (benchmarks)
+    MODEL_NAME=tumor-classifier MODEL_VERSION=4 MODEL_LABEL=canary AIP_ENV=prod aip serve   # a canary pod
+
+The flags and the environment variables that feed them: pipelines/serving/contract.py.
 
 Shutdown (SIGTERM or Ctrl-C): stop accepting, let in-flight requests finish (up to `grace_seconds`),
 drain the batching queues, exit 0.
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pipelines.serving._logging import configure, event
+from pipelines.serving.contract import LABELS, resolve_device
 from pipelines.serving.errors import ServeError
 
 if TYPE_CHECKING:
@@ -35,6 +39,9 @@ class ServeOptions:
     env: str | None = None
     models: list[str] = field(default_factory=list)  # empty: every model holding the env's alias
     version: str | None = None  # serve this version instead of the alias's (exactly one model)
+    label: str = "stable"  # the track this server is: stable, canary or baseline (its requests' label)
+    device: str = "auto"  # auto: cuda when torch sees a GPU, else cpu
+    origin: dict[str, str] = field(default_factory=dict)  # option -> flag or variable it came from
     runtime: str | None = None  # CPU runtime for every model; None: each model.yaml's serving.runtime
     host: str = "127.0.0.1"
     rest_port: int = 8501  # TF Serving's REST port
@@ -69,19 +76,52 @@ def build_service(repo: Repo, options: ServeOptions, progress: Callable[[str], N
         )
     if options.auth_token_env and _token(options.auth_token_env, "--auth-token-env") is None:
         raise ServeError(f"--auth-token-env {options.auth_token_env}: that environment variable is not set")
+
+    def named(option: str, value: str) -> str:
+        source = options.origin.get(option, f"--{option}")
+        return f"{source} {value}" if source.startswith("--") else f"{source}={value}"
+
     known = repo.model_names()
     unknown = [m for m in options.models if m not in known]
     if unknown:
-        raise ServeError(f"unknown model(s) {', '.join(unknown)}; models/ has: {', '.join(known)}")
+        source = options.origin.get("models", "--models")
+        raise ServeError(f"unknown model(s) {', '.join(unknown)} ({source}); models/ has: {', '.join(known)}")
+    if options.label not in LABELS:
+        raise ServeError(f"{named('label', options.label)}: expected one of {', '.join(LABELS)}")
     if options.version is not None and (len(options.models) != 1 or not options.version.isdigit()):
-        raise ServeError("--version takes a registry version number and exactly one model in --models")
+        raise ServeError(
+            f"{named('version', options.version)}: takes a registry version number and exactly one model "
+            "in --models (MODEL_NAME)"
+        )
+    if options.version is None and options.label != "stable":
+        raise ServeError(
+            f"{named('label', options.label)}: a {options.label} server serves a pinned version; "
+            "set MODEL_VERSION (or --version)"
+        )
     from pipelines.artifacts.runtime import RUNTIMES
 
     if options.runtime is not None and options.runtime not in RUNTIMES:
         raise ServeError(f"--runtime {options.runtime}: choose from {', '.join(RUNTIMES)}")
-    loader = RegistryLoader.open(repo, env, options.runtime)
+    device = resolve_device(options.device, options.origin.get("device", "--device"))
+    if device == "cuda" and options.runtime not in (None, "torch"):
+        if options.device == "cuda":
+            raise ServeError(
+                f"{named('device', 'cuda')} with --runtime {options.runtime}: the ONNX runtimes are CPU "
+                "runtimes; use --runtime torch on a GPU, or --device cpu"
+            )
+        device = "cpu"  # auto: the explicit CPU runtime wins
+    loader = RegistryLoader.open(repo, env, options.runtime, device)
     metrics = ServerMetrics()
     manager = ModelManager(loader, metrics, seed=options.seed)
+    if options.version is not None:
+        registered = loader.versions(options.models[0])
+        if options.version not in registered:
+            raise ServeError(
+                f"{named('version', options.version)}: {options.models[0]} has no version "
+                f"{options.version} in the registry of environment {env!r}; registered: "
+                f"{', '.join(registered) or 'none'}"
+            )
+    progress(f"device {device} ({named('device', options.device)}); track {options.label}")
     for name in options.models or known:
         version = options.version or loader.alias_version(name)
         if version is None:
@@ -93,16 +133,18 @@ def build_service(repo: Repo, options: ServeOptions, progress: Callable[[str], N
             progress(f"warning: skipping {name}: no registry alias '{env}'")
             event("model_skipped", logging.WARNING, model=name, reason=f"no alias {env}")
             continue
-        source = "pinned by --version" if options.version else f"alias '{env}'"
+        source = f"pinned by {named('version', version)}" if options.version else f"alias '{env}'"
         serving = repo.model(name).environment(env).serving
-        runtime = options.runtime or serving.runtime
-        progress(f"loading {name} version {version} ({source}, runtime {runtime}) ...")
-        manager.add_model(name, serving.batching)
+        runtime = loader.runtime_of(name)
+        progress(
+            f"loading {name} version {version} ({source}, runtime {runtime}, {device}) as {options.label} ..."
+        )
+        manager.add_model(name, serving.batching, options.label)
         try:
             manager.load_stable(name, version)
         except LoadError as exc:
             raise ServeError(f"cannot serve {name}: {exc}") from None
-        event("model_loaded", model=name, version=version, label="stable", runtime=runtime)
+        event("model_loaded", model=name, version=version, label=options.label, runtime=runtime)
     if not manager.slots:
         raise ServeError(f"no model has a registry alias '{env}'; run `aip run --env {env}` first")
     return Service(
@@ -156,7 +198,7 @@ def run_server(repo: Repo, options: ServeOptions, progress: Callable[[str], None
             if not self.should_exit:
                 event("shutdown_started", signal=sig)
                 if grpc_server is not None:
-                    grpc_server.stop(options.grace_seconds)
+                    grpc_server.stop(options.grace_seconds)  # health NOT_SERVING, then drain
             super().handle_exit(sig, frame)
             if sig == signal.SIGTERM and sig in self._captured_signals:
                 # uvicorn re-raises captured signals after shutdown, which would kill the process
@@ -164,7 +206,9 @@ def run_server(repo: Repo, options: ServeOptions, progress: Callable[[str], None
                 self._captured_signals.remove(sig)
 
     server = Server(config)
-    models = ", ".join(f"{n} v{s.stable.version}" for n, s in service.manager.slots.items() if s.stable)
+    models = ", ".join(
+        f"{n} v{s.stable.version} ({s.track})" for n, s in service.manager.slots.items() if s.stable
+    )
     progress(
         f"serving {models}: REST http://{options.host}:{options.rest_port}"
         + (f", gRPC {options.host}:{grpc_port}" if grpc_server is not None else "")

@@ -59,7 +59,7 @@ def test_every_overlay_renders_the_serving_and_mlflow_objects(rendered):
 def test_model_server_requests_a_gpu_on_the_tainted_pool_and_is_ready_on_the_model_status_endpoint(
     rendered, track
 ):
-    env, objs = rendered
+    _env, objs = rendered
     spec = objs[("Deployment", f"model-server-{track}")]["spec"]["template"]["spec"]
     container = spec["containers"][0]
     assert container["resources"]["requests"]["nvidia.com/gpu"] == "1"
@@ -70,8 +70,31 @@ def test_model_server_requests_a_gpu_on_the_tainted_pool_and_is_ready_on_the_mod
     assert ports == {"http": 8501, "grpc": 8500}
     probe = container["readinessProbe"]["httpGet"]
     assert probe["path"] == f"/v1/models/{MODEL}" and probe["port"] == "http"
+
+
+@pytest.mark.parametrize("track", ["stable", "canary", "baseline"])
+def test_model_server_runs_aip_serve_under_the_server_contract(rendered, track):
+    """Fixed args; what to serve comes from the variables `aip serve` reads (pipelines/serving/contract.py),
+    and they resolve to this track; MODEL_VERSION is left to the deploy backend, which pins that name."""
+    from pipelines.deploy.backends import VERSION_ENV
+    from pipelines.serving.contract import ENV_VARS, resolve
+
+    env, objs = rendered
+    deployment = objs[("Deployment", f"model-server-{track}")]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["serve", "--host", "0.0.0.0", "--rest-port", "8501", "--grpc-port", "8500"]
     envs = {e["name"]: e["value"] for e in container["env"]}
-    assert envs["MODEL_LABEL"] == track and envs["AIP_ENV"] == env and envs["MODEL_NAME"] == MODEL
+    read_by_server = {var for _flag, var in ENV_VARS.values()}
+    assert VERSION_ENV in read_by_server
+    contract_vars = {e for e in envs if e in read_by_server or e.startswith("MODEL_")}
+    assert contract_vars == {"MODEL_NAME", "MODEL_LABEL", "AIP_ENV"}, "MODEL_VERSION is pinned by the backend"
+    assert envs == {**envs, "MODEL_LABEL": track, "AIP_ENV": env, "MODEL_NAME": MODEL}
+    pinned = resolve(environ={**envs, VERSION_ENV: "7"})
+    assert (pinned.models, pinned.version, pinned.label, pinned.env) == ([MODEL], "7", track, env)
+    # The gRPC liveness probe calls grpc.health.v1 on the server's --grpc-port.
+    assert container["livenessProbe"]["grpc"]["port"] == 8500
+    # canary and baseline serve a pinned version only: zero pods until the backend pins one.
+    assert (deployment["spec"]["replicas"] == 0) == (track != "stable")
 
 
 def test_httproute_splits_traffic_between_stable_canary_and_baseline_services_all_on_stable(rendered):
@@ -125,14 +148,17 @@ def test_hostnames_match_platform_yaml():
     assert render("prod")[("HTTPRoute", "mlflow")]["spec"]["hostnames"] == [tracking]
 
 
-def test_prod_runs_more_replicas_and_a_pinned_image_unlike_dev():
+def test_prod_runs_more_replicas_than_dev_and_every_environment_pins_the_image_by_digest():
     dev, prod = render("dev"), render("prod")
     assert (
         prod[("HorizontalPodAutoscaler", "model-server-stable")]["spec"]["minReplicas"]
         > dev[("HorizontalPodAutoscaler", "model-server-stable")]["spec"]["minReplicas"]
     )
-    image = prod[("Deployment", "model-server-stable")]["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert not image.endswith(":latest") and image.rsplit(":", 1)[1][0].isdigit()
+    for objs in (dev, prod):
+        pod = objs[("Deployment", "model-server-stable")]["spec"]["template"]["spec"]
+        image = pod["containers"][0]["image"]
+        name, _, digest = image.partition("@sha256:")
+        assert ":" not in name.rsplit("/", 1)[-1] and len(digest) == 64, image
 
 
 @pytest.mark.slow

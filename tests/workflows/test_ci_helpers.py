@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +10,10 @@ import pytest
 
 from pipelines.cli.usage import usage_problem
 from pipelines.gitops.comment import MARKER, load_rows, render
-from pipelines.gitops.expressions import ExpressionError, evaluate, interpolate
-from pipelines.gitops.localrun import check_commands
+from pipelines.gitops.workflows import check_commands
 from tests.support.cli import run_aip
 from tests.support.git import git
+from tests.support.grafana import GrafanaStandIn, grafana_stand_in
 from tests.support.repo import REPO_ROOT, make_repo_copy
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
@@ -25,10 +23,25 @@ def outputs(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
-def test_plan_writes_the_matrix_of_affected_models_and_the_env_runner(tmp_path: Path):
+def test_plan_of_a_pull_request_lists_the_affected_models(tmp_path: Path):
     root = make_repo_copy(tmp_path / "repo")
     card = root / "models" / "tumor-classifier" / "model.yaml"
     card.write_text(card.read_text().replace("description:", "description: changed;", 1))
+    out = tmp_path / "out"
+    out.write_text("")
+    result = run_aip(root, "ci", "plan", "--base", "main", env={"GITHUB_OUTPUT": str(out)})
+    assert result.returncode == 0, result.stderr
+    values = outputs(out)
+    assert json.loads(values["matrix"]) == {
+        "include": [{"model": "tumor-classifier", "dataset": "breast-cancer"}]
+    }
+    assert values["models"] == "true" and values["infra"] == "false"
+    assert "environment" not in values
+
+
+def test_plan_of_an_environment_lists_every_model_its_scale_set_and_whether_it_trains(tmp_path: Path):
+    """Deploys are level-based: every model, whatever changed (deploy.yml's matrix)."""
+    root = make_repo_copy(tmp_path / "repo")
     out = tmp_path / "out"
     out.write_text("")
     result = run_aip(
@@ -36,22 +49,18 @@ def test_plan_writes_the_matrix_of_affected_models_and_the_env_runner(tmp_path: 
     )
     assert result.returncode == 0, result.stderr
     values = outputs(out)
-    assert json.loads(values["matrix"]) == {
-        "include": [{"model": "tumor-classifier", "dataset": "breast-cancer"}]
+    assert {m["model"] for m in json.loads(values["matrix"])["include"]} == {
+        "tumor-classifier",
+        "topic-classifier",
     }
-    assert values["models"] == "true" and values["infra"] == "false"
-    assert json.loads(values["runner"]) == ["self-hosted", "linux", "x64", "gpu"]
+    assert values["models"] == "true"
+    assert json.loads(values["runner"]) == "aip-prod-gpu"  # runs-on: the ARC scale set, by name
     assert values["environment"] == "prod" and values["next_environment"] == ""
-
-
-def test_plan_of_an_untouched_tree_has_nothing_to_do(tmp_path: Path):
-    root = make_repo_copy(tmp_path / "repo")
-    out = tmp_path / "out"
+    assert values["train"] == "false" and values["requires_approval"] == "true"
     out.write_text("")
-    result = run_aip(root, "ci", "plan", "--base", "main", "--env", "dev", env={"GITHUB_OUTPUT": str(out)})
-    assert result.returncode == 0, result.stderr
+    run_aip(root, "ci", "plan", "--env", "dev", env={"GITHUB_OUTPUT": str(out)})
     values = outputs(out)
-    assert values["models"] == "false" and values["next_environment"] == "staging"
+    assert values["train"] == "true" and values["next_environment"] == "staging"
 
 
 def test_needs_ok_passes_skipped_jobs_and_fails_on_a_failure():
@@ -116,42 +125,19 @@ def test_comment_without_a_champion_says_so(tmp_path: Path):
     assert "No champion at @local" in markdown and "| accuracy | 0.5000 |" in markdown
 
 
-class _Grafana(http.server.BaseHTTPRequestHandler):
-    received: list[tuple[str, dict[str, object], str]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.received.append((self.path, body, self.headers["Authorization"]))
-        payload = json.dumps({"status": "success", "url": "/d/abc/x"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        return
-
-
 @pytest.fixture
-def grafana() -> Iterator[str]:
-    """A stand-in for Grafana's dashboard API on 127.0.0.1 (no Grafana server installs here)."""
-    _Grafana.received = []
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Grafana)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+def grafana() -> Iterator[GrafanaStandIn]:
+    with grafana_stand_in() as stand_in:
+        yield stand_in
 
 
-def test_grafana_publish_posts_each_dashboard_with_the_token(tmp_path: Path, grafana: str):
+def test_grafana_publish_posts_each_dashboard_with_the_token(tmp_path: Path, grafana: GrafanaStandIn):
     (tmp_path / "a.json").write_text(json.dumps({"uid": "a", "title": "A", "id": 7}))
     token = "t0k"  # pragma: allowlist secret
-    env = {"GRAFANA_URL": grafana, "GRAFANA_TOKEN": token, "GRAFANA_FOLDER_UID": "ml"}
+    env = {"GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": token, "GRAFANA_FOLDER_UID": "ml"}
     result = run_aip(REPO_ROOT, "ci", "grafana-publish", str(tmp_path), env=env)
     assert result.returncode == 0, result.stderr
-    [(path, body, auth)] = _Grafana.received
+    [(path, body, auth)] = grafana.received
     assert path == "/api/dashboards/db" and auth == "Bearer t0k"
     assert body["overwrite"] is True and body["folderUid"] == "ml"
     assert body["dashboard"] == {"uid": "a", "title": "A", "id": None}
@@ -163,24 +149,6 @@ def test_grafana_publish_without_configuration_is_a_notice(tmp_path: Path):
     )
     assert result.returncode == 0
     assert "::notice::Grafana not configured" in result.stderr
-
-
-def test_expressions_follow_github_semantics():
-    ctx = {
-        "github": {
-            "base_ref": "env/prod",
-            "event": {"pull_request": {"head": {"repo": {"full_name": "A/B"}}}},
-            "repository": "a/b",
-        },
-        "needs": {"plan": {"outputs": {"models": "true"}}},
-    }
-    assert evaluate("github.event.pull_request.head.repo.full_name == github.repository", ctx) is True
-    assert evaluate("startsWith(github.base_ref, 'env/') && needs.plan.outputs.models == 'true'", ctx) is True
-    assert evaluate("needs.missing.outputs.x || 'default'", ctx) == "default"
-    assert interpolate("${{ fromJSON('[1, 2]') }}", ctx) == [1, 2]
-    assert interpolate("pr-${{ github.base_ref }}", ctx) == "pr-env/prod"
-    with pytest.raises(ExpressionError, match="unknown function hashFiles"):
-        evaluate("hashFiles('x')", ctx)
 
 
 def test_every_command_and_path_the_workflows_name_exists():

@@ -1,0 +1,64 @@
+"""A real `mlflow server` for tests: SQLite backend store, artifacts proxied to S3 on a moto endpoint.
+
+`mlflow server --backend-store-uri sqlite:///... --artifacts-destination s3://BUCKET/mlflow` on
+127.0.0.1: the shape of the platform's registry (one server, artifacts in object storage, clients that
+need no S3 credentials because the server proxies artifacts: `mlflow-artifacts:/`). Up in about 12 s.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.support.ports import free_port
+from tests.support.s3 import S3Server
+from tests.support.server import stop, wait_until_ready
+
+BIN = Path(sys.executable).parent
+
+
+@contextmanager
+def mlflow_server(folder: Path, s3: S3Server, bucket: str) -> Iterator[str]:
+    """Start the server (state in `folder`), yield its URL, stop it on exit."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = folder / "mlflow-server.log"
+    env = {
+        **os.environ,
+        **s3.env,
+        "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),  # it execs uvicorn
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "true",
+    }
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                str(BIN / "mlflow"),
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--backend-store-uri",
+                f"sqlite:///{folder / 'mlflow.db'}",
+                "--artifacts-destination",
+                f"s3://{bucket}/mlflow",
+            ],
+            cwd=folder,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(f"{url}/health", process, 120, log=log.read_text)
+        yield url
+    finally:
+        stop(process)
