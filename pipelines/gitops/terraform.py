@@ -32,14 +32,18 @@ def terraform(repo_root: Path, action: str, root: str, *, comment: bool = False)
     folder = repo_root / root
     if not (folder.is_dir() and any(folder.glob("*.tf"))):
         raise GuardError(f"{root}: not a Terraform root (no *.tf files)")
+    # init -lockfile=readonly: the committed .terraform.lock.hcl decides the provider builds (a
+    # mismatch fails instead of rewriting it). plan -lock=false: the plan role is read-only on the
+    # state bucket, so it cannot write the lock object; only apply (one job per root) locks.
+    init = ("init", "-input=false", "-lockfile=readonly")
     plans: dict[str, list[tuple[str, ...]]] = {
         "fmt": [("fmt", "-check", "-recursive", "-diff")],
-        "validate": [("init", "-backend=false", "-input=false"), ("validate", "-no-color")],
-        "plan": [
-            ("init", "-input=false"),
-            ("plan", "-input=false", "-no-color", "-lock-timeout=5m", "-out=tfplan"),
+        "validate": [
+            ("init", "-backend=false", "-input=false", "-lockfile=readonly"),
+            ("validate", "-no-color"),
         ],
-        "apply": [("init", "-input=false"), ("apply", "-input=false", "-auto-approve", "-lock-timeout=5m")],
+        "plan": [init, ("plan", "-input=false", "-no-color", "-lock=false", "-out=tfplan")],
+        "apply": [init, ("apply", "-input=false", "-auto-approve", "-lock-timeout=5m")],
     }
     steps = plans[action]
     for args in steps:
