@@ -145,6 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = p_sub.add_parser("docs", help="render docs/metrics.md from the catalogue")
     p.add_argument("--check", action="store_true", help="fail if docs/metrics.md is stale")
     p.set_defaults(handler=f"{obs}:cmd_metrics_docs")
+    p = sub.add_parser("logs", help="the log store (docs/elasticsearch/, docs/observability.md)")
+    p_sub = p.add_subparsers(dest="logs_command", metavar="ACTION", required=True)
+    p = p_sub.add_parser(
+        "apply-template",
+        help="PUT the aip-logs ingest pipeline and index template on Elasticsearch (idempotent); "
+        "credentials from $AIP_ELASTICSEARCH_API_KEY or $AIP_ELASTICSEARCH_USERNAME/_PASSWORD",
+    )
+    p.add_argument("--url", help="the cluster's URL; default $AIP_ELASTICSEARCH_URL")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    p.set_defaults(handler=f"{obs}:cmd_logs_apply_template")
     p = sub.add_parser(
         "drift",
         help="compare sampled requests with the training reference; exit 3 on drift, 4 on too few samples",

@@ -1,8 +1,10 @@
-"""Handlers of `aip dashboards`, `aip metrics` and `aip drift` (registered in pipelines/cli/main.py)."""
+"""Handlers of `aip dashboards`, `aip metrics`, `aip logs` and `aip drift` (registered in
+pipelines/cli/main.py)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,6 +54,19 @@ def cmd_metrics_docs(args: argparse.Namespace) -> int:
         print(f"error: {DOC} is stale; run `aip metrics docs`", file=sys.stderr)
         return EXIT_FAILED
     print(f"ok: {DOC} is up to date" if current else f"wrote {DOC}")
+    return 0
+
+
+def cmd_logs_apply_template(args: argparse.Namespace) -> int:
+    from pipelines.observability.elasticsearch import URL_ENV, apply
+
+    url = args.url or os.environ.get(URL_ENV)
+    if not url:
+        print(f"error: no cluster: pass --url or set {URL_ENV}", file=sys.stderr)
+        return EXIT_USAGE
+    root = _repo().root
+    for done in apply(url, root, timeout=args.timeout):  # TemplateError: one line, exit 1
+        print(f"applied {done.path} from {done.source.relative_to(root)}")
     return 0
 
 
@@ -114,4 +129,10 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-__all__ = ["EXIT_FAILED", "cmd_dashboards_build", "cmd_drift", "cmd_metrics_docs"]
+__all__ = [
+    "EXIT_FAILED",
+    "cmd_dashboards_build",
+    "cmd_drift",
+    "cmd_logs_apply_template",
+    "cmd_metrics_docs",
+]

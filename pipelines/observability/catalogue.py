@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
 Kind = Literal["counter", "gauge", "histogram"]
-Source = Literal["server", "controller", "pipeline", "drift"]
+Source = Literal["server", "controller", "pipeline", "drift", "registry"]
 
 # Latency buckets (seconds) for a CPU/GPU model server: 1 ms .. 10 s.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -97,6 +97,21 @@ CATALOGUE: tuple[Metric, ...] = (
         "gauge",
         "Share of unlabelled traffic the server routes to the canary (0-1).",
         ("model",),
+        "server",
+    ),
+    Metric(
+        "aip_serving_auth_failures_total",
+        "counter",
+        "Requests refused for missing or wrong credentials (401) or a disabled API (403), by route class "
+        "(model: predict/classify/status, admin: /v1/admin) and status code.",
+        ("route_class", "code"),
+        "server",
+    ),
+    Metric(
+        "aip_serving_admin_changes_total",
+        "counter",
+        "Admin API calls that changed what the server serves (canary, baseline, traffic, promote, faults).",
+        ("model", "action"),
         "server",
     ),
     Metric(
@@ -213,6 +228,15 @@ CATALOGUE: tuple[Metric, ...] = (
         "Quality on the window's requests whose labels arrived (accuracy, macro_f1), 0-1.",
         ("model", "env", "metric"),
         "drift",
+    ),
+    # ---- MLflow server (`mlflow server --app-name aip-auth`, pipelines/registry/server_auth.py) ----
+    Metric(
+        "aip_registry_alias_moves_total",
+        "counter",
+        "Attempts to set or remove a registry alias, by alias, registry user and outcome (allowed, "
+        "break_glass, denied, unauthenticated, failed).",
+        ("alias", "user", "outcome"),
+        "registry",
     ),
 )
 

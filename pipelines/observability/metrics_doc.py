@@ -13,6 +13,7 @@ _SOURCES = {
     "controller": "Canary controller (`aip deploy`), re-exported by the server it drives",
     "pipeline": "Lifecycle runs (`aip run`), pushed to the Pushgateway or a node-exporter textfile",
     "drift": "Drift checks (`aip drift`), pushed like the pipeline metrics",
+    "registry": "MLflow server with the `aip-auth` app (`--expose-prometheus`), scraped at its `/metrics`",
 }
 
 

@@ -1,6 +1,7 @@
 """The admin API that `aip deploy` drives: canary and baseline load, traffic weights, promote,
 rollback, samples, rollout events (re-exported controller metrics) and, when enabled, fault injection.
-The contract is written down in docs/serving.md."""
+The contract is written down in docs/serving.md. Each call that changes what is served counts in
+`aip_serving_admin_changes_total{model, action}` (the security alert on changes outside a deploy)."""
 
 from __future__ import annotations
 
@@ -80,11 +81,13 @@ def admin_routes(service: Service) -> list[Route]:
         slot = service.manager.slot(name)
         if request.method == "DELETE":
             slot.rollback()
+            service.metrics.admin_change(name, "canary:delete")
             event("canary_deleted", model=name)
             return json_response(slot.state())
         version = _object(data).get("version")
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(None, service.manager.load_canary, name, version)
+        service.metrics.admin_change(name, "canary:post")
         return json_response(result)
 
     @endpoint
@@ -95,10 +98,12 @@ def admin_routes(service: Service) -> list[Route]:
         slot = service.manager.slot(name)
         if request.method == "DELETE":
             slot.remove_baseline()
+            service.metrics.admin_change(name, "baseline:delete")
             event("baseline_deleted", model=name)
             return json_response(slot.state())
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(None, service.manager.load_baseline, name)
+        service.metrics.admin_change(name, "baseline:post")
         return json_response(result)
 
     @endpoint
@@ -113,6 +118,7 @@ def admin_routes(service: Service) -> list[Route]:
         baseline_weight = _fraction(data.get("baseline_weight", 0), "baseline_weight")
         slot = service.manager.slot(name)
         slot.set_weight(weight, baseline_weight)
+        service.metrics.admin_change(name, "traffic")
         event("canary_weight", model=name, weight=weight, baseline_weight=baseline_weight)
         return json_response(slot.state())
 
@@ -123,6 +129,7 @@ def admin_routes(service: Service) -> list[Route]:
         await authorised_body(request)
         slot = service.manager.slot(name)
         slot.promote()
+        service.metrics.admin_change(name, "promote")
         event("canary_promoted", model=name, version=slot.state()["stable"]["version"])
         return json_response(slot.state())
 
@@ -206,6 +213,7 @@ def admin_routes(service: Service) -> list[Route]:
                 raise _bad(f"extra_latency_ms must be from 0 to {_MAX_FAULT_LATENCY_MS:g}")
             with slot.lock:
                 slot.faults[label] = Fault(rate, float(latency), client, shed)
+        service.metrics.admin_change(name, f"faults:{request.method.lower()}")
         event("faults", model=name, faults={k: v.as_dict() for k, v in slot.faults.items()})
         return json_response({"faults": {k: v.as_dict() for k, v in slot.faults.items()}})
 

@@ -67,6 +67,13 @@ class ServerMetrics:
     def canary_weight(self, model: str, weight: float) -> None:
         self._m["aip_serving_canary_weight_ratio"].labels(model).set(weight)
 
+    def auth_failure(self, route_class: str, code: int) -> None:
+        """A request refused before it reached a model: route_class model or admin, code 401 or 403."""
+        self._m["aip_serving_auth_failures_total"].labels(route_class, str(code)).inc()
+
+    def admin_change(self, model: str, action: str) -> None:
+        self._m["aip_serving_admin_changes_total"].labels(model, action).inc()
+
     # ---- controller (re-exported) --------------------------------------------------------
     def rollout_weight(self, model: str, env: str, weight: float) -> None:
         self._m["aip_rollout_canary_weight_ratio"].labels(model, env).set(weight)

@@ -52,20 +52,25 @@ class Service:
     max_body_bytes: int = 10 * 1024 * 1024
 
     # ---- auth --------------------------------------------------------------------------
+    # Every refusal is counted by route class (aip_serving_auth_failures_total): the security alerts
+    # watch for spikes of 401/403 on the model and the admin API (dashboards/alerts/security.rules.yml).
     def check_auth(self, header: str | None) -> None:
         if self.auth_token is not None and not _bearer_matches(header, self.auth_token):
+            self.metrics.auth_failure("model", Code.UNAUTHENTICATED.http)
             raise ServingError(
                 Code.UNAUTHENTICATED, "missing or wrong bearer token (Authorization: Bearer ...)"
             )
 
     def check_admin(self, header: str | None) -> None:
         if self.admin_token is None:
+            self.metrics.auth_failure("admin", Code.PERMISSION_DENIED.http)
             raise ServingError(
                 Code.PERMISSION_DENIED,
                 f"the admin API is disabled: set the environment variable {self.admin_token_env} "
                 "to a token before starting `aip serve` (or choose the variable with --admin-token-env)",
             )
         if not _bearer_matches(header, self.admin_token):
+            self.metrics.auth_failure("admin", Code.UNAUTHENTICATED.http)
             raise ServingError(Code.UNAUTHENTICATED, "missing or wrong admin bearer token")
 
     # ---- a call ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,8 +22,19 @@ BIN = Path(sys.executable).parent
 
 
 @contextmanager
-def mlflow_server(folder: Path, s3: S3Server, bucket: str) -> Iterator[str]:
-    """Start the server (state in `folder`), yield its URL, stop it on exit."""
+def mlflow_server(
+    folder: Path,
+    s3: S3Server,
+    bucket: str,
+    *,
+    app_name: str | None = None,
+    env: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
+) -> Iterator[str]:
+    """Start the server (state in `folder`), yield its URL, stop it on exit.
+
+    `app_name` is passed as `--app-name` (an `mlflow.app` plugin, e.g. aip-auth), `env` is added to
+    the server's environment and `args` to its command line; the defaults start the plain server."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = folder / "mlflow-server.log"
@@ -33,6 +44,7 @@ def mlflow_server(folder: Path, s3: S3Server, bucket: str) -> Iterator[str]:
         "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),  # it execs uvicorn
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "DO_NOT_TRACK": "true",
+        **(env or {}),
     }
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -49,6 +61,8 @@ def mlflow_server(folder: Path, s3: S3Server, bucket: str) -> Iterator[str]:
                 f"sqlite:///{folder / 'mlflow.db'}",
                 "--artifacts-destination",
                 f"s3://{bucket}/mlflow",
+                *(["--app-name", app_name] if app_name else []),
+                *args,
             ],
             cwd=folder,
             env=env,
