@@ -62,17 +62,20 @@ lint: setup tools-venv ## ruff, mypy, the import layers, config validation, fres
 	$(MAKE) --no-print-directory generated-check
 	$(MAKE) --no-print-directory image-check
 
-generated-check: setup ## every committed generated file is current (schemas, docs/cli.md, metrics, dashboards, lock)
+generated-check: setup ## every committed generated file is current (schemas, docs/cli.md, metrics, dashboards, PrometheusRules, CRD schemas, lock)
 	$(AIP) schema --check
 	$(AIP) reference --check
 	$(AIP) metrics docs --check
 	$(AIP) dashboards build --check
+	$(PY) infra/k8s/platform/render_rules.py --check
+	$(PY) infra/k8s/schemas/crd_to_jsonschema.py --check
 	$(PY) scripts/check_lock.py
 
 generated: setup ## regenerate every committed generated file (not the lock: `make lock`)
 	$(AIP) schema
 	$(AIP) reference
 	$(MAKE) --no-print-directory dashboards
+	$(PY) infra/k8s/platform/render_rules.py
 
 fmt: setup ## format the Python code
 	$(VENV)/bin/ruff format pipelines tests scripts dashboards

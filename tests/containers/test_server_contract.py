@@ -5,8 +5,8 @@ canary and baseline with MODEL_VERSION pinned), run with podman on a read-only r
 The registry is a real `mlflow server` on 127.0.0.1 with `--serve-artifacts` holding the trained
 tumour model (v1 with alias `dev`, v2 the same weights), so the container reads everything over
 HTTP and needs no host path. Only three things differ from the pods: AIP_TRACKING_URI (dev's
-registry is a remote MLflow), the ports (free ones, bound on 127.0.0.1 with host networking) and no
-GPU (AIP_DEVICE stays unset: auto -> cpu here).
+registry is a remote MLflow) and the ports (free ones, bound on 127.0.0.1 with host networking); dev's
+Deployments already set AIP_DEVICE=cpu (dev serves on CPU), so that is as in the pods too.
 
     .venv/bin/python -m pytest tests/containers/test_server_contract.py -q   # builds the image if needed
 """

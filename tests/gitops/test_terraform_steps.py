@@ -1,18 +1,23 @@
 """`aip ci terraform`: the arguments infra.yml's jobs give Terraform.
 
 Terraform cannot reach a provider registry or AWS here, so a recording `terraform` on PATH stands in
-for the binary: what is checked is the command line each step builds (the plan role is read-only and
-cannot lock the state; init never rewrites the committed provider lock file), and that a failing step
-stops the job with Terraform's own exit status.
+for the binary, and an `aws` that listens on the forwarded port stands in for the SSM session: what is
+checked is the command line each step builds (the plan role is read-only and cannot lock the state;
+init never rewrites the committed provider lock file; --tunnel forwards to the root's own tunnel host
+and endpoint, and a first apply brings the AWS side up before the cluster side), and that a failing
+step stops the job with Terraform's own exit status.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import sys
 from pathlib import Path
 
 from tests.support.cli import run_aip
+from tests.support.ports import free_port
 from tests.support.repo import REPO_ROOT
 
 
@@ -60,3 +65,131 @@ def test_apply_locks_the_state_and_a_failing_step_stops_with_its_status(tmp_path
     init, apply = log.read_text().splitlines()
     assert init.endswith("init -input=false -lockfile=readonly")
     assert "-lock-timeout=5m" in apply.split() and "-lock=false" not in apply.split()
+
+
+def _stateful_terraform(bin_dir: Path, log: Path, state: Path) -> None:
+    """A terraform whose `output -json` answers from `state`, which a first apply creates (the tunnel
+    host and endpoint appear only once the AWS side exists)."""
+    script = bin_dir / "terraform"
+    outputs = json.dumps(
+        {
+            "api_tunnel_instance_id": {"value": "i-0123456789abcdef0", "type": "string"},
+            "cluster_endpoint": {"value": "https://ABC.gr7.eu-west-1.eks.amazonaws.com", "type": "string"},
+        }
+    )
+    script.write_text(
+        "#!/usr/bin/env bash\n"
+        f'echo "$*" >> "{log}"\n'
+        f'if [[ "$2" == "output" ]]; then [[ -f "{state}" ]] && cat "{state}" || echo "{{}}"; exit 0; fi\n'
+        f'if [[ "$2" == "apply" ]]; then echo \'{outputs}\' > "{state}"; fi\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
+def _ssm_stand_in(bin_dir: Path, log: Path) -> None:
+    """`aws ssm start-session ... localPortNumber=N`: records its arguments and listens on N, as the
+    Session Manager plugin does once the session is up (AWS is unreachable here)."""
+    script = bin_dir / "aws"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import re, socket, sys, time\n"
+        f"open({str(log)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+        "port = int(re.search(r'localPortNumber=(\\d+)', ' '.join(sys.argv)).group(1))\n"
+        "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "s.bind(('127.0.0.1', port)); s.listen(8)\n"
+        "print('Waiting for connections...', flush=True)\n"
+        "while True:\n"
+        "    c, _ = s.accept(); c.close()\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
+def test_a_first_apply_through_the_tunnel_brings_the_aws_side_up_then_applies_the_rest(tmp_path: Path):
+    bin_dir, log, aws_log = tmp_path / "bin", tmp_path / "calls.log", tmp_path / "aws.log"
+    bin_dir.mkdir()
+    _stateful_terraform(bin_dir, log, tmp_path / "state.json")
+    _ssm_stand_in(bin_dir, aws_log)
+    port = free_port()
+    result = run_aip(
+        REPO_ROOT,
+        "ci", "terraform", "apply", "--root", "infra/envs/dev", "--tunnel", "--tunnel-port", str(port),
+        env=_env(bin_dir, tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    applies = [c.split()[1:] for c in log.read_text().splitlines() if c.split()[1] == "apply"]
+    assert len(applies) == 2
+    assert "-var=install_platform_releases=false" in applies[0]  # AWS only: no cluster to talk to yet
+    assert f"-var=kube_api_tunnel_port={port}" in applies[1]  # then everything, through the tunnel
+    assert "first apply" in result.stdout
+    session = aws_log.read_text().split()
+    assert session[:4] == ["ssm", "start-session", "--target", "i-0123456789abcdef0"]
+    assert f"host=ABC.gr7.eu-west-1.eks.amazonaws.com,portNumber=443,localPortNumber={port}" in session
+
+
+def test_a_plan_without_a_tunnel_host_plans_the_aws_side_only(tmp_path: Path):
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    _stateful_terraform(bin_dir, log, tmp_path / "state.json")
+    result = run_aip(
+        REPO_ROOT,
+        "ci",
+        "terraform",
+        "plan",
+        "--root",
+        "infra/envs/dev",
+        "--tunnel",
+        env=_env(bin_dir, tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    plans = [c for c in log.read_text().splitlines() if c.split()[1] == "plan"]
+    assert (
+        len(plans) == 1 and "-var=install_platform_releases=false" in plans[0] and "-lock=false" in plans[0]
+    )
+
+
+def test_a_tunnel_that_never_opens_fails_with_the_session_output(tmp_path: Path):
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    state = tmp_path / "state.json"
+    _stateful_terraform(bin_dir, log, state)
+    state.write_text(
+        '{"api_tunnel_instance_id": {"value": "i-1"}, "cluster_endpoint": {"value": "https://x"}}'
+    )
+    aws = bin_dir / "aws"
+    aws.write_text(
+        "#!/usr/bin/env bash\n"
+        "echo 'An error occurred (TargetNotConnected): i-1 is not connected.'\nexit 254\n"
+    )
+    aws.chmod(aws.stat().st_mode | stat.S_IEXEC)
+    result = run_aip(
+        REPO_ROOT,
+        "ci",
+        "terraform",
+        "apply",
+        "--root",
+        "infra/envs/dev",
+        "--tunnel",
+        env=_env(bin_dir, tmp_path),
+    )
+    assert result.returncode != 0
+    assert "TargetNotConnected" in result.stderr + result.stdout
+    assert not [c for c in log.read_text().splitlines() if c.split()[1] == "apply"]  # nothing applied
+
+
+def test_a_root_without_a_cluster_plans_directly_even_with_tunnel(tmp_path: Path):
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    _stateful_terraform(bin_dir, log, tmp_path / "state.json")
+    result = run_aip(
+        REPO_ROOT,
+        "ci",
+        "terraform",
+        "plan",
+        "--root",
+        "infra/envs/bootstrap",
+        "--tunnel",
+        env=_env(bin_dir, tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (plan,) = [c for c in log.read_text().splitlines() if c.split()[1] == "plan"]
+    assert "-var=" not in plan  # bootstrap declares neither install_platform_releases nor a tunnel port

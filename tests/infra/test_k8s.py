@@ -46,26 +46,52 @@ def test_every_overlay_renders_the_serving_and_mlflow_objects(rendered):
         ("HTTPRoute", "model-server"),
         ("PodDisruptionBudget", "model-server-stable"),
         ("HorizontalPodAutoscaler", "model-server-stable"),
+        ("PodMonitor", "model-server"),
+        # The cluster's platform objects (infra/k8s/platform; tests/infra/test_k8s_platform.py).
+        ("NodePool", "cpu"),
+        ("NodePool", "gpu"),
+        ("EC2NodeClass", "default"),
+        ("StorageClass", "gp3"),
+        ("GatewayClass", "envoy"),
+        ("Gateway", "platform-gateway"),
     }
     assert expected <= objs.keys()
     # One MLflow registry for every environment (platform.yaml's tracking_uri): it runs with prod only.
-    mlflow = {("Deployment", "mlflow"), ("Service", "mlflow"), ("HTTPRoute", "mlflow")}
+    mlflow = {
+        ("Deployment", "mlflow"),
+        ("Service", "mlflow"),
+        ("HTTPRoute", "mlflow"),
+        ("ExternalSecret", "mlflow-backend-store"),
+        ("SecretStore", "aws-secrets-manager"),
+    }
     assert (mlflow <= objs.keys()) == (env == "prod")
     assert not (mlflow & objs.keys()) or env == "prod"
     assert all(o["metadata"]["labels"]["environment"] == env for o in objs.values())
 
 
+# dev serves on CPU (its one GPU is the training runner's: tests/infra/test_gpu_capacity.py).
+CPU_SERVING = {"dev"}
+
+
 @pytest.mark.parametrize("track", ["stable", "canary", "baseline"])
-def test_model_server_requests_a_gpu_on_the_tainted_pool_and_is_ready_on_the_model_status_endpoint(
-    rendered, track
-):
-    _env, objs = rendered
+def test_model_server_runs_on_its_envs_pool_and_is_ready_on_the_model_status_endpoint(rendered, track):
+    env, objs = rendered
     spec = objs[("Deployment", f"model-server-{track}")]["spec"]["template"]["spec"]
     container = spec["containers"][0]
-    assert container["resources"]["requests"]["nvidia.com/gpu"] == "1"
-    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
-    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    envs = {e["name"]: e["value"] for e in container["env"]}
+    if env in CPU_SERVING:
+        assert "nvidia.com/gpu" not in {
+            **container["resources"]["requests"],
+            **container["resources"]["limits"],
+        }
+        assert spec["nodeSelector"] == {"node-pool-kind": "cpu"} and "tolerations" not in spec
+        assert envs["AIP_DEVICE"] == "cpu"
+    else:
+        assert container["resources"]["requests"]["nvidia.com/gpu"] == "1"
+        assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+        assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+        assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+        assert "AIP_DEVICE" not in envs  # auto: the GPU torch sees
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"http": 8501, "grpc": 8500}
     probe = container["readinessProbe"]["httpGet"]
@@ -87,10 +113,14 @@ def test_model_server_runs_aip_serve_under_the_server_contract(rendered, track):
     read_by_server = {var for _flag, var in ENV_VARS.values()}
     assert VERSION_ENV in read_by_server
     contract_vars = {e for e in envs if e in read_by_server or e.startswith("MODEL_")}
-    assert contract_vars == {"MODEL_NAME", "MODEL_LABEL", "AIP_ENV"}, "MODEL_VERSION is pinned by the backend"
+    device = {"AIP_DEVICE"} if env in CPU_SERVING else set()
+    assert contract_vars == {"MODEL_NAME", "MODEL_LABEL", "AIP_ENV"} | device, (
+        "MODEL_VERSION is pinned by the backend"
+    )
     assert envs == {**envs, "MODEL_LABEL": track, "AIP_ENV": env, "MODEL_NAME": MODEL}
     pinned = resolve(environ={**envs, VERSION_ENV: "7"})
     assert (pinned.models, pinned.version, pinned.label, pinned.env) == ([MODEL], "7", track, env)
+    assert pinned.device == ("cpu" if env in CPU_SERVING else "auto")
     # The gRPC liveness probe calls grpc.health.v1 on the server's --grpc-port.
     assert container["livenessProbe"]["grpc"]["port"] == 8500
     # canary and baseline serve a pinned version only: zero pods until the backend pins one.
@@ -167,6 +197,19 @@ def test_every_overlay_validates_against_the_kubernetes_schemas(infra_check):
     assert proc.returncode == 0, proc.stdout[-4000:]
 
 
+def test_every_overlay_validates_built_in_kinds_and_custom_resources(tools_python):
+    """infra/k8s/schemas/validate.py in the tools venv: kubernetes-validate (strict) for built-in kinds,
+    the vendored CRD schemas for the rest; every overlay is clean."""
+    code = f"""
+import json, sys
+sys.path.insert(0, {str(INFRA / "k8s" / "schemas")!r})
+import infra_check, validate
+print(json.dumps({{o.name: validate.validate_manifests(infra_check.kustomize(o), infra_check.KUBERNETES_VERSION)
+                  for o in sorted((infra_check.INFRA / 'k8s' / 'overlays').iterdir())}}))
+"""
+    assert tools_python(code) == {env: [] for env in ENVS}
+
+
 @pytest.mark.parametrize(
     ("mutation", "expected"),
     [
@@ -176,18 +219,29 @@ def test_every_overlay_validates_against_the_kubernetes_schemas(infra_check):
             "Deployment/model-server-stable",
         ),
         ("deploy['spec']['replicaz'] = 2", "Deployment/model-server-stable"),
+        ("sc['parameters'] = 'gp3'", "StorageClass/gp3"),
+        ("pool['spec']['template']['spec']['taints'][0]['effect'] = 'Never'", "NodePool/gpu"),
     ],
-    ids=["negative-weight", "probe-port-wrong-type", "unknown-field"],
+    ids=[
+        "negative-weight",
+        "probe-port-wrong-type",
+        "unknown-field",
+        "storageclass-parameters",
+        "nodepool-taint",
+    ],
 )
 def test_schema_validation_rejects_a_broken_manifest(tools_python, mutation, expected):
     code = f"""
-import json, yaml, infra_check
-docs = list(yaml.safe_load_all(infra_check.kustomize(infra_check.INFRA / 'k8s' / 'overlays' / 'dev')))
-route = next(d for d in docs if d['kind'] == 'HTTPRoute' and d['metadata']['name'] == 'model-server')
-deploy = next(d for d in docs if d['kind'] == 'Deployment' and d['metadata']['name'] == 'model-server-stable')
+import json, sys, yaml
+sys.path.insert(0, {str(INFRA / "k8s" / "schemas")!r})
+import infra_check, validate
+text = infra_check.kustomize(infra_check.INFRA / 'k8s' / 'overlays' / 'staging')
+docs = list(yaml.safe_load_all(text))
+find = lambda kind, name: next(d for d in docs if d['kind'] == kind and d['metadata']['name'] == name)
+route, deploy = find('HTTPRoute', 'model-server'), find('Deployment', 'model-server-stable')
+sc, pool = find('StorageClass', 'gp3'), find('NodePool', 'gpu')
 {mutation}
-print(json.dumps({{"clean": infra_check.validate_manifests(infra_check.kustomize(infra_check.INFRA / 'k8s' / 'overlays' / 'dev')),
-                  "broken": infra_check.validate_manifests(yaml.safe_dump_all(docs))}}))
+print(json.dumps({{"clean": validate.validate_manifests(text), "broken": validate.validate_manifests(yaml.safe_dump_all(docs))}}))
 """
     result = tools_python(code)
     assert result["clean"] == []

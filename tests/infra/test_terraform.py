@@ -146,11 +146,80 @@ def test_state_bootstrap_creates_the_state_bucket_and_blocks_public_access_accou
     assert 'resource "aws_s3_account_public_access_block" "this"' in main
 
 
-def test_github_oidc_trust_is_pinned_to_repository_and_environment():
+def test_github_oidc_trust_is_pinned_to_repository_and_environment_or_pull_request():
     main = (INFRA / "modules" / "github-oidc" / "main.tf").read_text()
-    assert 'values   = ["repo:${var.repository}:environment:${each.key}"]' in main
+    assert '"repo:${var.repository}:environment:${role.environment}"' in main
+    assert '"repo:${var.repository}:pull_request"' in main
+    assert "values   = [local.subjects[each.key]]" in main
     assert '"${local.github_host}:aud"' in main
     assert "StringLike" not in main, "the subject must be matched exactly, not with wildcards"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_each_environment_has_deploy_apply_and_monitoring_roles_in_their_own_github_environments(env: str):
+    main = (INFRA / "modules" / "aws-platform" / "main.tf").read_text()
+    assert '"${var.environment}-deploy" = {\n      environment     = var.environment' in main
+    assert 'environment     = "infra-${var.environment}"' in main
+    assert 'environment     = "${var.environment}-monitoring"' in main
+    outputs = (INFRA / "envs" / env / "outputs.tf").read_text()
+    for name in ("github_deploy_role_arn", "github_apply_role_arn", "github_monitoring_role_arn"):
+        assert f'output "{name}"' in outputs, f"envs/{env} does not output {name}"
+
+
+def test_the_plan_role_is_read_only_and_trusts_pull_requests():
+    main = (INFRA / "envs" / "bootstrap" / "main.tf").read_text()
+    plan = main[main.index("    plan = {") : main.index("break_glass_trust")]
+    assert "pull_request = true" in plan and "ReadOnlyAccess" in plan
+    assert '"NeverWriteState"' in plan
+    allowed = re.findall(r"actions\s*=\s*\[([^\]]*)\]", plan.split("deny_statements")[0])
+    assert not [a for a in allowed if re.search(r"Put|Delete|Create|Update", a)], allowed
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_state_is_encrypted_with_the_state_bucket_cmk(env: str):
+    versions = (INFRA / "envs" / env / "versions.tf").read_text()
+    assert re.search(r'kms_key_id\s*=\s*"arn:aws:kms:[^"]+:alias/s3/[^"]+-aip-tfstate"', versions)
+
+
+@pytest.mark.parametrize("root", [*ENVS, "bootstrap"])
+def test_roots_pin_exact_provider_versions_that_their_lock_file_holds(root: str):
+    versions = (INFRA / "envs" / root / "versions.tf").read_text()
+    lock = (INFRA / "envs" / root / ".terraform.lock.hcl").read_text()
+    pins = dict(re.findall(r'source\s*=\s*"hashicorp/([a-z]+)"\s*\n\s*version\s*=\s*"([^"]+)"', versions))
+    assert pins and all(re.fullmatch(r"\d+\.\d+\.\d+", v) for v in pins.values()), pins
+    locked = dict(
+        re.findall(
+            r'provider "registry\.terraform\.io/hashicorp/([a-z]+)" \{\n  version\s*=\s*"([^"]+)"', lock
+        )
+    )
+    assert locked == pins
+    for provider in pins:
+        entry = lock[lock.index(f"hashicorp/{provider}") :].split("\n}\n")[0]
+        assert len(re.findall(r'"zh:[0-9a-f]{64}"', entry)) >= 12, (
+            f"{root}: {provider} lacks the per-platform zh: hashes"
+        )
+        assert re.search(r'"h1:[A-Za-z0-9+/]{43}="', entry)
+
+
+def test_lock_files_are_not_git_ignored():
+    ignored = (REPO_ROOT / ".gitignore").read_text().splitlines()
+    assert ".terraform.lock.hcl" not in [line.strip() for line in ignored]
+
+
+def test_eks_log_group_key_lets_cloudwatch_logs_encrypt_only_that_group():
+    main = (INFRA / "modules" / "eks-cluster" / "main.tf").read_text()
+    key = blocks(main.replace('resource "aws_kms_key" "this"', 'kms "this"'), "kms")["this"]
+    assert 'Service = "logs.${local.region}.amazonaws.com"' in key
+    assert '"kms:EncryptionContext:aws:logs:arn" = local.log_group_arn' in key
+    assert "name              = local.log_group_name" in main
+
+
+def test_the_default_kubernetes_version_has_eks_standard_support_and_matches_the_schema_check():
+    # EKS 1.35: released on EKS 2026-01-28, standard support until 2027-03-27 (endoflife.date/amazon-eks).
+    for module in ("eks-cluster", "aws-platform"):
+        variables = blocks((INFRA / "modules" / module / "variables.tf").read_text(), "variable")
+        assert 'default     = "1.35"' in variables["kubernetes_version"], module
+    assert 'KUBERNETES_VERSION = "1.35.0"' in (INFRA / "tools" / "infra_check.py").read_text()
 
 
 @pytest.mark.slow

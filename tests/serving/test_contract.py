@@ -308,9 +308,15 @@ def test_the_manifest_env_is_exactly_the_contract_with_the_version_the_backend_p
         "MODEL_NAME": MODEL,
         "MODEL_LABEL": "canary",
         "AIP_ENV": "dev",
+        "AIP_DEVICE": "cpu",  # dev serves on CPU: its GPUs go to runners (tests/infra/test_gpu_capacity.py)
         "MODEL_VERSION": CANARY_VERSION,
     }
-    assert tracks["stable"].manifest_env == {"MODEL_NAME": MODEL, "MODEL_LABEL": "stable", "AIP_ENV": "dev"}
+    assert tracks["stable"].manifest_env == {
+        "MODEL_NAME": MODEL,
+        "MODEL_LABEL": "stable",
+        "AIP_ENV": "dev",
+        "AIP_DEVICE": "cpu",
+    }
 
 
 @pytest.mark.integration

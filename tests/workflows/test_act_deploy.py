@@ -89,7 +89,11 @@ class Platform:
             scratch=self.scratch / label,
             runners=self.runners,
             variables=self.variables(**variables),
-            secrets={"MLFLOW_TRACKING_TOKEN": "test-token", "AIP_ADMIN_TOKEN": "test-admin-token"},
+            secrets={
+                "MLFLOW_TRACKING_USERNAME": "aip-deploy-dev",
+                "MLFLOW_TRACKING_PASSWORD": "test-password",
+                "AIP_ADMIN_TOKEN": "test-admin-token",
+            },
             env={"AIP_TEST_S3_ENDPOINT": self.s3.endpoint},
         )
         self.timings[label] = run.seconds
@@ -332,7 +336,7 @@ def test_drift_prepares_the_reference_then_reads_the_sample_sink(platform: Platf
         scratch=platform.scratch / "6-drift",
         runners=platform.runners,
         variables=platform.variables(AIP_SAMPLE_SINK=str(sink)),
-        secrets={"MLFLOW_READONLY_TOKEN": "read-only"},
+        secrets={"MLFLOW_READONLY_USERNAME": "reader", "MLFLOW_READONLY_PASSWORD": "read-only"},
         env={"AIP_TEST_S3_ENDPOINT": platform.s3.endpoint},
     )
     platform.timings["6-drift"] = run.seconds

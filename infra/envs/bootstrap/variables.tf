@@ -27,3 +27,26 @@ variable "cost_center" {
   type        = string
   default     = "ml-platform" # TODO(fork): your cost centre
 }
+
+variable "name" {
+  description = "Resource name prefix of the platform (the environments' `aip`)."
+  type        = string
+  default     = "aip"
+}
+
+variable "break_glass_principal_arns" {
+  description = "IAM users or roles (people) allowed to assume the break-glass admin role, with MFA."
+  type        = list(string)
+  default     = ["arn:aws:iam::123456789012:role/platform-oncall"] # TODO(fork): your on-call people
+
+  validation {
+    condition     = length(var.break_glass_principal_arns) > 0 && alltrue([for a in var.break_glass_principal_arns : !strcontains(a, "*")])
+    error_message = "Name at least one principal, without wildcards."
+  }
+}
+
+variable "security_alert_emails" {
+  description = "E-mail addresses subscribed to GuardDuty findings of medium severity or higher (the audit module's SNS topic)."
+  type        = list(string)
+  default     = []
+}

@@ -1,10 +1,12 @@
 terraform {
   required_version = ">= 1.11"
 
+  # Exact version, matching the committed .terraform.lock.hcl (hashes: see infra/README.md).
+
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 6.0, < 7.0"
+      version = "6.20.0"
     }
   }
 
@@ -15,6 +17,7 @@ terraform {
   #   key          = "bootstrap/terraform.tfstate"
   #   region       = "eu-west-1"
   #   encrypt      = true
+  #   kms_key_id   = "<state_kms_key_arn output>" # the bucket's CMK, not SSE-S3
   #   use_lockfile = true
   # }
 }

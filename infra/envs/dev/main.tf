@@ -22,10 +22,16 @@ module "platform" {
   gpu_pool                    = { instance_types = ["g5.xlarge"], min_size = 0, max_size = 1, spot = true }
   mlflow_db                   = { instance_class = "db.t4g.micro", multi_az = false, backup_retention_days = 7, deletion_protection = false }
   # One registry for every environment (platform.yaml): prod hosts MLflow and its buckets.
-  host_registry         = false
-  artifact_bucket_name  = "example-org-ml-artifacts" # TODO(fork): platform.yaml's artifact_store bucket
-  dvc_bucket_name       = "example-org-ml-data"      # TODO(fork): platform.yaml's dvc_remote bucket
-  force_destroy_buckets = true
-  dashboards_path       = "${path.root}/../../../dashboards/rendered"
-  gpu_runners           = { arc_max_runners = 1 }
+  host_registry             = false
+  artifact_bucket_name      = "example-org-ml-artifacts" # TODO(fork): platform.yaml's artifact_store bucket
+  dvc_bucket_name           = "example-org-ml-data"      # TODO(fork): platform.yaml's dvc_remote bucket
+  force_destroy_buckets     = true
+  dashboards_path           = "${path.root}/../../../dashboards/rendered"
+  gpu_runners               = { arc_max_runners = 1 }
+  state_bucket              = "example-org-aip-tfstate" # TODO(fork): infra/envs/bootstrap's state_bucket output
+  platform_releases_file    = "${path.root}/../../k8s/platform/releases.yaml"
+  install_platform_releases = var.install_platform_releases
+  budget                    = { limit_usd = 1000, subscriber_emails = var.budget_emails }
+  # GPUs off at night and at weekends: no new GPU node 19:00-07:00 UTC and from Friday 19:00 to Monday 07:00.
+  gpu_night_schedule = { stop = "0 19 * * *", start = "0 7 * * 1-5" }
 }

@@ -22,3 +22,28 @@ output "gpu_runner_scale_set" {
   description = "runs-on value for GPU jobs on the cluster."
   value       = module.platform.gpu_runner_scale_set
 }
+
+output "github_apply_role_arn" {
+  description = "Set as AWS_ROLE_ARN of the GitHub environment infra-<env> (infra.yml apply)."
+  value       = module.platform.github_apply_role_arn
+}
+
+output "github_monitoring_role_arn" {
+  description = "Set as AWS_ROLE_ARN of the GitHub environment <env>-monitoring (drift.yml)."
+  value       = module.platform.github_monitoring_role_arn
+}
+
+output "api_tunnel_instance_id" {
+  description = "SSM target of the port forward to the private Kubernetes API (infra/README.md)."
+  value       = module.platform.api_tunnel_instance_id
+}
+
+output "budget_name" {
+  description = "The environment's AWS Budget."
+  value       = module.platform.budget_name
+}
+
+output "cluster_endpoint" {
+  description = "The private EKS API endpoint: `aip ci terraform --tunnel` forwards to it through the tunnel host."
+  value       = module.platform.cluster_endpoint
+}

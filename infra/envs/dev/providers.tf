@@ -7,10 +7,17 @@ provider "aws" {
   }
 }
 
-# The cluster is created in this same root; on the very first apply run
-# `terraform apply -target=module.platform.module.eks` once, then a full apply (see infra/README.md).
+# The cluster is created in this same root: the very first apply runs with
+# `-var install_platform_releases=false` (AWS only), then a full apply (see infra/README.md).
+# The API endpoint is private: CI reaches it through an SSM port forward on 127.0.0.1:<port>, keeping
+# the endpoint's name for TLS (docs/adr/0015-ci-roles-and-cluster-access.md).
+locals {
+  kube_host       = var.kube_api_tunnel_port == null ? module.platform.cluster_endpoint : "https://127.0.0.1:${var.kube_api_tunnel_port}"
+  kube_tls_server = var.kube_api_tunnel_port == null ? null : trimprefix(module.platform.cluster_endpoint, "https://")
+}
 provider "kubernetes" {
-  host                   = module.platform.cluster_endpoint
+  host                   = local.kube_host
+  tls_server_name        = local.kube_tls_server
   cluster_ca_certificate = base64decode(module.platform.cluster_certificate_authority_data)
 
   exec {
@@ -22,7 +29,8 @@ provider "kubernetes" {
 
 provider "helm" {
   kubernetes = {
-    host                   = module.platform.cluster_endpoint
+    host                   = local.kube_host
+    tls_server_name        = local.kube_tls_server
     cluster_ca_certificate = base64decode(module.platform.cluster_certificate_authority_data)
     exec = {
       api_version = "client.authentication.k8s.io/v1beta1"

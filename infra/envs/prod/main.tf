@@ -19,7 +19,7 @@ module "platform" {
   single_nat_gateway          = false
   cluster_public_access_cidrs = var.cluster_public_access_cidrs
   cpu_pool                    = { instance_types = ["m6i.xlarge"], min_size = 3, max_size = 6 }
-  gpu_pool                    = { instance_types = ["g5.2xlarge"], min_size = 1, max_size = 4 }
+  gpu_pool                    = { instance_types = ["g5.2xlarge"], min_size = 0, max_size = 12 }
   mlflow_db = {
     instance_class        = "db.m7g.large"
     multi_az              = true
@@ -27,10 +27,14 @@ module "platform" {
     deletion_protection   = true
   }
   # One registry for every environment (platform.yaml): prod hosts MLflow and its buckets.
-  host_registry         = true
-  artifact_bucket_name  = "example-org-ml-artifacts" # TODO(fork): platform.yaml's artifact_store bucket
-  dvc_bucket_name       = "example-org-ml-data"      # TODO(fork): platform.yaml's dvc_remote bucket
-  force_destroy_buckets = false
-  dashboards_path       = "${path.root}/../../../dashboards/rendered"
-  gpu_runners           = { arc_max_runners = 4, create_asg = false }
+  host_registry             = true
+  artifact_bucket_name      = "example-org-ml-artifacts" # TODO(fork): platform.yaml's artifact_store bucket
+  dvc_bucket_name           = "example-org-ml-data"      # TODO(fork): platform.yaml's dvc_remote bucket
+  force_destroy_buckets     = false
+  dashboards_path           = "${path.root}/../../../dashboards/rendered"
+  gpu_runners               = { arc_max_runners = 4, create_asg = false }
+  state_bucket              = "example-org-aip-tfstate" # TODO(fork): infra/envs/bootstrap's state_bucket output
+  platform_releases_file    = "${path.root}/../../k8s/platform/releases.yaml"
+  install_platform_releases = var.install_platform_releases
+  budget                    = { limit_usd = 8000, subscriber_emails = var.budget_emails }
 }

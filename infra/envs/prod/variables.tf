@@ -27,3 +27,21 @@ variable "cluster_public_access_cidrs" {
   type        = list(string)
   default     = []
 }
+
+variable "budget_emails" {
+  description = "Who gets the environment's budget alerts."
+  type        = list(string)
+  default     = ["platform-team@example-org.com"] # TODO(fork): your team's address
+}
+
+variable "kube_api_tunnel_port" {
+  description = "Local port of an SSM port forward to the private Kubernetes API (CI: infra/README.md); null talks to the endpoint directly (inside the VPC)."
+  type        = number
+  default     = null
+}
+
+variable "install_platform_releases" {
+  description = "Whether to install the Helm releases and CronJobs (false for the first, AWS-only apply)."
+  type        = bool
+  default     = true
+}

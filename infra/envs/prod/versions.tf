@@ -1,18 +1,20 @@
 terraform {
   required_version = ">= 1.11"
 
+  # Exact versions, matching the committed .terraform.lock.hcl (hashes: see infra/README.md).
+
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 6.0, < 7.0"
+      version = "6.20.0"
     }
     helm = {
       source  = "hashicorp/helm"
-      version = ">= 3.0, < 4.0"
+      version = "3.0.2"
     }
     kubernetes = {
       source  = "hashicorp/kubernetes"
-      version = ">= 2.35, < 3.0"
+      version = "2.38.0"
     }
   }
 
@@ -23,6 +25,7 @@ terraform {
     key          = "envs/prod/terraform.tfstate"
     region       = "eu-west-1"
     encrypt      = true
+    kms_key_id   = "arn:aws:kms:eu-west-1:123456789012:alias/s3/example-org-aip-tfstate" # TODO(fork): bootstrap's state_kms_key_arn
     use_lockfile = true
   }
 }

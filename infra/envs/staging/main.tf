@@ -19,13 +19,17 @@ module "platform" {
   single_nat_gateway          = true
   cluster_public_access_cidrs = var.cluster_public_access_cidrs
   cpu_pool                    = { instance_types = ["m6i.large"], min_size = 2, max_size = 4 }
-  gpu_pool                    = { instance_types = ["g5.xlarge"], min_size = 0, max_size = 2, spot = true }
+  gpu_pool                    = { instance_types = ["g5.xlarge"], min_size = 0, max_size = 6, spot = true }
   mlflow_db                   = { instance_class = "db.t4g.small", multi_az = false, backup_retention_days = 14, deletion_protection = true }
   # One registry for every environment (platform.yaml): prod hosts MLflow and its buckets.
-  host_registry         = false
-  artifact_bucket_name  = "example-org-ml-artifacts" # TODO(fork): platform.yaml's artifact_store bucket
-  dvc_bucket_name       = "example-org-ml-data"      # TODO(fork): platform.yaml's dvc_remote bucket
-  force_destroy_buckets = false
-  dashboards_path       = "${path.root}/../../../dashboards/rendered"
-  gpu_runners           = { arc_max_runners = 2 }
+  host_registry             = false
+  artifact_bucket_name      = "example-org-ml-artifacts" # TODO(fork): platform.yaml's artifact_store bucket
+  dvc_bucket_name           = "example-org-ml-data"      # TODO(fork): platform.yaml's dvc_remote bucket
+  force_destroy_buckets     = false
+  dashboards_path           = "${path.root}/../../../dashboards/rendered"
+  gpu_runners               = { arc_max_runners = 2 }
+  state_bucket              = "example-org-aip-tfstate" # TODO(fork): infra/envs/bootstrap's state_bucket output
+  platform_releases_file    = "${path.root}/../../k8s/platform/releases.yaml"
+  install_platform_releases = var.install_platform_releases
+  budget                    = { limit_usd = 2000, subscriber_emails = var.budget_emails }
 }

@@ -61,32 +61,24 @@ module "github_oidc" {
   oidc_provider_arn    = "arn:aws:iam::${local.account_id}:oidc-provider/token.actions.githubusercontent.com"
   repository           = var.repository
   name_prefix          = var.name
-  environments = {
-    (var.environment) = {
-      policy_arns = var.deploy_policy_arns
-      statements = [
-        {
-          sid       = "ListDataBuckets"
-          actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
-          resources = [local.artifact_bucket_arn, local.dvc_bucket_arn]
-        },
-        {
-          sid       = "ReadWriteDataObjects"
-          actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-          resources = ["${local.artifact_bucket_arn}/*", "${local.dvc_bucket_arn}/*"]
-        },
-        {
-          sid        = "UseDataKey"
-          actions    = ["kms:Decrypt", "kms:GenerateDataKey"]
-          resources  = ["arn:aws:kms:${data.aws_region.current.region}:${local.account_id}:key/*"]
-          conditions = [{ test = "ForAnyValue:StringEquals", variable = "kms:ResourceAliases", values = [local.registry_key_alias] }]
-        },
-        {
-          sid       = "DescribeCluster"
-          actions   = ["eks:DescribeCluster"]
-          resources = ["arn:aws:eks:${data.aws_region.current.region}:${local.account_id}:cluster/${local.id}"]
-        },
-      ]
+  # Keys are static (never ARNs), so every for_each below them is known at plan time.
+  roles = {
+    "${var.environment}-deploy" = {
+      environment     = var.environment
+      policy_arns     = var.deploy_policy_arns
+      statements      = local.deploy_statements
+      deny_statements = local.deny_prod_writes
+    }
+    "${var.environment}-apply" = {
+      environment     = "infra-${var.environment}"
+      policy_arns     = ["arn:aws:iam::aws:policy/PowerUserAccess"]
+      statements      = local.apply_statements
+      deny_statements = concat(local.deny_prod_writes, local.deny_other_states)
+    }
+    "${var.environment}-monitoring" = {
+      environment     = "${var.environment}-monitoring"
+      statements      = local.monitoring_statements
+      deny_statements = local.deny_prod_writes
     }
   }
   tags = var.tags
@@ -101,7 +93,8 @@ module "eks" {
   subnet_ids             = module.network.private_subnet_ids
   endpoint_public_access = length(var.cluster_public_access_cidrs) > 0
   public_access_cidrs    = var.cluster_public_access_cidrs
-  admin_principal_arns   = values(module.github_oidc.role_arns)
+  access_entries         = local.access_entries
+  enable_karpenter       = true
 
   node_pools = {
     cpu = {
@@ -112,14 +105,9 @@ module "eks" {
     }
   }
 
-  gpu_node_pools = {
-    gpu = {
-      instance_types = var.gpu_pool.instance_types
-      min_size       = var.gpu_pool.min_size
-      max_size       = var.gpu_pool.max_size
-      spot           = var.gpu_pool.spot
-    }
-  }
+  # GPU capacity comes from Karpenter's GPU NodePool (infra/k8s/platform), sized by var.gpu_pool; a
+  # managed GPU node group would sit at min_size with nothing to scale it.
+  gpu_node_pools = {}
 
   tags = var.tags
 }
@@ -127,22 +115,22 @@ module "eks" {
 module "mlflow" {
   source = "../mlflow"
 
-  create                     = var.host_registry
-  name                       = local.id
-  environment                = var.environment
-  vpc_id                     = module.network.vpc_id
-  subnet_ids                 = module.network.private_subnet_ids
-  allowed_security_group_ids = [module.eks.cluster_security_group_id]
-  instance_class             = var.mlflow_db.instance_class
-  multi_az                   = var.mlflow_db.multi_az
-  backup_retention_days      = var.mlflow_db.backup_retention_days
-  deletion_protection        = var.mlflow_db.deletion_protection
-  artifact_bucket_arn        = local.artifact_bucket_arn
-  artifact_kms_key_arn       = var.host_registry ? module.artifacts.kms_key_arn : ""
-  artifact_root              = "s3://${var.artifact_bucket_name}/mlflow"
-  oidc_provider_arn          = module.eks.oidc_provider_arn
-  oidc_issuer                = module.eks.oidc_issuer
-  tags                       = var.tags
+  create                  = var.host_registry
+  name                    = local.id
+  environment             = var.environment
+  vpc_id                  = module.network.vpc_id
+  subnet_ids              = module.network.private_subnet_ids
+  allowed_security_groups = { cluster = module.eks.cluster_security_group_id }
+  instance_class          = var.mlflow_db.instance_class
+  multi_az                = var.mlflow_db.multi_az
+  backup_retention_days   = var.mlflow_db.backup_retention_days
+  deletion_protection     = var.mlflow_db.deletion_protection
+  artifact_bucket_arn     = local.artifact_bucket_arn
+  artifact_kms_key_arn    = var.host_registry ? module.artifacts.kms_key_arn : ""
+  artifact_root           = "s3://${var.artifact_bucket_name}/mlflow"
+  oidc_provider_arn       = module.eks.oidc_provider_arn
+  oidc_issuer             = module.eks.oidc_issuer
+  tags                    = var.tags
 }
 
 module "monitoring" {
@@ -167,5 +155,23 @@ module "gpu_runners" {
   asg_max_size      = var.gpu_runners.asg_max_size
   vpc_id            = module.network.vpc_id
   subnet_ids        = module.network.private_subnet_ids
+  # VMs register themselves at boot (user data): the token secret and the ref of infra/ansible to run.
+  asg_github_token_secret_arn  = var.gpu_runner_vms.github_token_secret_arn
+  asg_github_token_kms_key_arn = var.gpu_runner_vms.github_token_kms_key_arn
+  asg_bootstrap_ref            = var.gpu_runner_vms.bootstrap_ref
+  tags                         = var.tags
+}
+
+# Central logs of the environment: the KMS-encrypted group the Fluent Bit release (releases.yaml)
+# ships every container's ECS lines to, and the IRSA role it runs with. Account-wide CloudTrail and
+# GuardDuty are not here: they are per account, in infra/envs/bootstrap (infra/modules/audit).
+module "log_store" {
+  source = "../log-store"
+
+  name              = var.name
+  environment       = var.environment
+  retention_in_days = var.log_retention_in_days
+  oidc_provider_arn = module.eks.oidc_provider_arn
+  oidc_issuer       = module.eks.oidc_issuer
   tags              = var.tags
 }

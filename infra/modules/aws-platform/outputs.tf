@@ -29,11 +29,66 @@ output "mlflow_db_endpoint" {
 }
 
 output "github_deploy_role_arn" {
-  description = "Role for the GitHub environment's AWS_ROLE_ARN variable (OIDC, trust pinned to repo + environment)."
-  value       = try(module.github_oidc.role_arns[var.environment], null)
+  description = "AWS_ROLE_ARN of the GitHub environment `<env>` (deploy.yml): trust pinned to repo + environment."
+  value       = try(module.github_oidc.role_arns["${var.environment}-deploy"], null)
+}
+
+output "github_apply_role_arn" {
+  description = "AWS_ROLE_ARN of the GitHub environment `infra-<env>` (infra.yml apply)."
+  value       = try(module.github_oidc.role_arns["${var.environment}-apply"], null)
+}
+
+output "github_monitoring_role_arn" {
+  description = "AWS_ROLE_ARN of the GitHub environment `<env>-monitoring` (drift.yml)."
+  value       = try(module.github_oidc.role_arns["${var.environment}-monitoring"], null)
+}
+
+output "api_tunnel_instance_id" {
+  description = "SSM target for the port forward to the private Kubernetes API (null without the tunnel)."
+  value       = try(aws_instance.tunnel[0].id, null)
+}
+
+output "budget_name" {
+  description = "The environment's AWS Budget."
+  value       = try(module.budgets.budget_name, null)
 }
 
 output "gpu_runner_scale_set" {
   description = "ARC scale set name for GPU jobs on Kubernetes."
   value       = try(module.gpu_runners.scale_set_name, null)
+}
+
+output "log_group_name" {
+  description = "CloudWatch Logs group of the environment's container logs (Fluent Bit's LOG_GROUP_NAME)."
+  value       = try(module.log_store.log_group_name, null)
+}
+
+output "fluent_bit_role_arn" {
+  description = "IRSA role for the Fluent Bit service account (logging/fluent-bit)."
+  value       = try(module.log_store.shipper_role_arn, null)
+}
+
+output "mlflow_db_secret_arn" {
+  description = "RDS-managed, rotated secret of MLflow's database (JSON keys username, password): the ExternalSecret's remoteRef key."
+  value       = try(module.mlflow.db_master_secret_arn, null)
+}
+
+output "mlflow_db_host" {
+  description = "Host of MLflow's Postgres (DB_HOST)."
+  value       = try(module.mlflow.db_host, null)
+}
+
+output "mlflow_db_port" {
+  description = "Port of MLflow's Postgres (DB_PORT)."
+  value       = try(module.mlflow.db_port, null)
+}
+
+output "mlflow_db_name" {
+  description = "Database of MLflow (DB_NAME)."
+  value       = try(module.mlflow.db_name, null)
+}
+
+output "mlflow_external_secrets_role_arn" {
+  description = "IRSA role External Secrets Operator assumes, through the service account mlflow/mlflow-external-secrets, to read the database secret."
+  value       = try(module.mlflow.external_secrets_role_arn, null)
 }

@@ -41,9 +41,61 @@ variable "single_nat_gateway" {
 }
 
 variable "kubernetes_version" {
-  description = "EKS Kubernetes version."
+  description = "EKS Kubernetes version (1.35: standard support until 2027-03-27)."
   type        = string
-  default     = "1.33"
+  default     = "1.35"
+}
+
+variable "state_bucket" {
+  description = "Terraform state bucket (infra/envs/bootstrap's state_bucket): the apply role reads and writes only this root's key."
+  type        = string
+}
+
+variable "deploy_namespaces" {
+  description = "Namespaces the deploy role may edit through its EKS access entry (platform.yaml's kubernetes_namespace)."
+  type        = list(string)
+  default     = ["ml-serving"]
+}
+
+variable "enable_api_tunnel" {
+  description = "Whether to create the SSM port-forward host CI uses to reach the private EKS API (docs/adr/0015)."
+  type        = bool
+  default     = true
+}
+
+variable "platform_releases_file" {
+  description = "Pinned Helm release list (infra/k8s/platform/releases.yaml); one helm_release per entry, keyed by name."
+  type        = string
+}
+
+variable "install_platform_releases" {
+  description = "Whether to install the platform's Helm releases (false for a first, AWS-only apply)."
+  type        = bool
+  default     = true
+}
+
+variable "gpu_night_schedule" {
+  description = "Cron schedules (UTC) that set the GPU NodePool's limit to zero (`stop`) and back to gpu_pool's (`start`); null leaves GPUs available around the clock."
+  type = object({
+    stop  = string
+    start = string
+  })
+  default = null
+}
+
+variable "kubectl_image" {
+  description = "kubectl image the GPU night-schedule CronJobs run (pinned tag)."
+  type        = string
+  default     = "registry.k8s.io/kubectl:v1.35.0"
+}
+
+variable "budget" {
+  description = "Monthly cost budget of the environment in USD, alert thresholds in percent of it, and who is told (email addresses)."
+  type = object({
+    limit_usd         = number
+    thresholds        = optional(list(number), [50, 80, 100])
+    subscriber_emails = list(string)
+  })
 }
 
 variable "cluster_public_access_cidrs" {
@@ -63,13 +115,19 @@ variable "cpu_pool" {
 }
 
 variable "gpu_pool" {
-  description = "The GPU pool: instance types, autoscaling bounds (min 0 scales to zero) and the spot option."
+  description = "The GPU pool, Karpenter's GPU NodePool: instance types, most nodes (max_size; min_size stays 0: the pool empties when idle), GPUs per node and the spot option."
   type = object({
     instance_types = list(string)
     min_size       = number
     max_size       = number
+    gpus_per_node  = optional(number, 1)
     spot           = optional(bool, false)
   })
+
+  validation {
+    condition     = var.gpu_pool.min_size == 0 && var.gpu_pool.max_size >= 0
+    error_message = "gpu_pool.min_size must be 0: Karpenter launches GPU nodes only for pending GPU pods and removes empty ones."
+  }
 }
 
 variable "mlflow_db" {
@@ -123,4 +181,20 @@ variable "deploy_policy_arns" {
   description = "Extra managed policies for the environment's GitHub deploy role (e.g. the role infra.yml applies with)."
   type        = list(string)
   default     = []
+}
+
+variable "log_retention_in_days" {
+  description = "Days the environment's container log group keeps events (a value CloudWatch Logs accepts)."
+  type        = number
+  default     = 365
+}
+
+variable "gpu_runner_vms" {
+  description = "Boot settings of the GPU runner VMs (with gpu_runners.create_asg): the GitHub token's secret (and its KMS key) and the git ref of infra/ansible they run."
+  type = object({
+    github_token_secret_arn  = optional(string)
+    github_token_kms_key_arn = optional(string)
+    bootstrap_ref            = optional(string, "main")
+  })
+  default = {}
 }

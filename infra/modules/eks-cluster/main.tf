@@ -3,18 +3,28 @@
 # (a separate resource with a static taint, so the rule holds by construction and checkov can see it).
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
-  create    = var.create
-  partition = data.aws_partition.current.partition
+  create     = var.create
+  partition  = data.aws_partition.current.partition
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.region
+  # Known before apply (built from inputs, not read back from AWS): the log group's ARN the key policy
+  # names in its encryption-context condition.
+  log_group_name = "/aws/eks/${var.name}/cluster"
+  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+  access_policies = {
+    cluster-admin = "AmazonEKSClusterAdminPolicy"
+    admin         = "AmazonEKSAdminPolicy"
+    edit          = "AmazonEKSEditPolicy"
+    view          = "AmazonEKSViewPolicy"
+    admin-view    = "AmazonEKSAdminViewPolicy"
+  }
   gpu_labels = {
     "nvidia.com/gpu.present" = "true"
     "accelerator"            = "nvidia"
     "node-pool-kind"         = "gpu"
-  }
-  autoscaler_tags = {
-    "k8s.io/cluster-autoscaler/enabled"     = "true"
-    "k8s.io/cluster-autoscaler/${var.name}" = "owned"
   }
   node_policies = toset([
     "AmazonEKSWorkerNodePolicy",
@@ -32,20 +42,33 @@ locals {
 # Control plane
 ################################################################################
 
+# One key for the secrets envelope and the control-plane log group. CloudWatch Logs encrypts with the
+# key as the service principal of the region, and only for this log group (encryption context): without
+# that statement the log group, and the cluster that depends on it, fail to create.
 resource "aws_kms_key" "this" {
   count = local.create ? 1 : 0
 
-  description         = "Envelope encryption of Kubernetes secrets in ${var.name}"
+  description         = "Envelope encryption of Kubernetes secrets and the control-plane logs of ${var.name}"
   enable_key_rotation = true
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "AccountAdministersKey"
-      Effect    = "Allow"
-      Principal = { AWS = "arn:${local.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
-      Action    = "kms:*"
-      Resource  = "*"
-    }]
+    Statement = [
+      {
+        Sid       = "AccountAdministersKey"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchLogsEncryptsClusterLogs"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${local.region}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = { ArnEquals = { "kms:EncryptionContext:aws:logs:arn" = local.log_group_arn } }
+      },
+    ]
   })
   tags = var.tags
 }
@@ -53,7 +76,7 @@ resource "aws_kms_key" "this" {
 resource "aws_cloudwatch_log_group" "this" {
   count = local.create ? 1 : 0
 
-  name              = "/aws/eks/${var.name}/cluster"
+  name              = local.log_group_name
   retention_in_days = var.cluster_log_retention_in_days
   kms_key_id        = aws_kms_key.this[0].arn
   tags              = var.tags
@@ -126,24 +149,27 @@ resource "aws_iam_openid_connect_provider" "this" {
   tags            = var.tags
 }
 
-resource "aws_eks_access_entry" "admin" {
-  for_each = local.create ? toset(var.admin_principal_arns) : toset([])
+# Keyed by the caller's static names (never by ARNs, which are unknown until the roles exist), so the
+# first plan knows every instance.
+resource "aws_eks_access_entry" "this" {
+  for_each = local.create ? var.access_entries : {}
 
   cluster_name  = aws_eks_cluster.this[0].name
-  principal_arn = each.value
+  principal_arn = each.value.principal_arn
   type          = "STANDARD"
   tags          = var.tags
 }
 
-resource "aws_eks_access_policy_association" "admin" {
-  for_each = aws_eks_access_entry.admin
+resource "aws_eks_access_policy_association" "this" {
+  for_each = local.create ? var.access_entries : {}
 
   cluster_name  = aws_eks_cluster.this[0].name
-  principal_arn = each.value.principal_arn
-  policy_arn    = "arn:${local.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+  principal_arn = aws_eks_access_entry.this[each.key].principal_arn
+  policy_arn    = "arn:${local.partition}:eks::aws:cluster-access-policy/${local.access_policies[each.value.policy]}"
 
   access_scope {
-    type = "cluster"
+    type       = length(each.value.namespaces) > 0 ? "namespace" : "cluster"
+    namespaces = length(each.value.namespaces) > 0 ? each.value.namespaces : null
   }
 }
 
@@ -259,7 +285,7 @@ resource "aws_eks_node_group" "this" {
     max_unavailable_percentage = 33
   }
 
-  tags = merge(var.tags, local.autoscaler_tags)
+  tags = var.tags
 
   lifecycle {
     ignore_changes = [scaling_config[0].desired_size]
@@ -303,12 +329,7 @@ resource "aws_eks_node_group" "gpu" {
     max_unavailable = 1
   }
 
-  tags = merge(var.tags, local.autoscaler_tags, {
-    "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"              = "true:NoSchedule"
-    "k8s.io/cluster-autoscaler/node-template/label/nvidia.com/gpu.present"      = "true"
-    "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"          = "1"
-    "k8s.io/cluster-autoscaler/node-template/label/node.kubernetes.io/capacity" = each.value.spot ? "spot" : "on-demand"
-  })
+  tags = var.tags
 
   lifecycle {
     ignore_changes = [scaling_config[0].desired_size]

@@ -47,3 +47,18 @@ output "gpu_toleration" {
   description = "Toleration GPU pods need for the GPU pools' taint."
   value       = try({ key = "nvidia.com/gpu", operator = "Exists", effect = "NoSchedule" }, null)
 }
+
+output "karpenter_node_role_name" {
+  description = "IAM role of the nodes Karpenter launches (the EC2NodeClass `role`)."
+  value       = try(aws_iam_role.karpenter_node[0].name, null)
+}
+
+output "karpenter_interruption_queue" {
+  description = "SQS queue name for Karpenter's `settings.interruptionQueue`."
+  value       = try(aws_sqs_queue.karpenter[0].name, null)
+}
+
+output "karpenter_controller_role_arn" {
+  description = "IAM role of the Karpenter controller (bound by Pod Identity to kube-system/karpenter)."
+  value       = try(aws_iam_role.karpenter_controller[0].arn, null)
+}

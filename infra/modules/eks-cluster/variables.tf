@@ -10,9 +10,9 @@ variable "name" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes minor version of the control plane and node pools."
+  description = "Kubernetes minor version of the control plane and node pools (1.35: EKS standard support until 2027-03-27)."
   type        = string
-  default     = "1.33"
+  default     = "1.35"
 }
 
 variable "vpc_id" {
@@ -54,10 +54,37 @@ variable "enable_irsa" {
   default     = true
 }
 
-variable "admin_principal_arns" {
-  description = "IAM principals (e.g. the GitHub OIDC deploy role) granted cluster-admin through EKS access entries."
-  type        = list(string)
-  default     = []
+variable "access_entries" {
+  description = "EKS access entries by a static name: the principal ARN, the access policy (cluster-admin, admin, edit, view, admin-view) and, for a namespace scope, its namespaces."
+  type = map(object({
+    principal_arn = string
+    policy        = optional(string, "view")
+    namespaces    = optional(list(string), [])
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for e in values(var.access_entries) : contains(["cluster-admin", "admin", "edit", "view", "admin-view"], e.policy)])
+    error_message = "Each access entry's policy must be one of cluster-admin, admin, edit, view, admin-view."
+  }
+}
+
+variable "enable_karpenter" {
+  description = "Whether to create Karpenter's AWS side: controller role (Pod Identity), node role access entry, interruption queue and its EventBridge rules."
+  type        = bool
+  default     = false
+}
+
+variable "karpenter_namespace" {
+  description = "Namespace and service account `karpenter` the controller runs as (Pod Identity association)."
+  type        = string
+  default     = "kube-system"
+}
+
+variable "enable_ebs_csi_driver" {
+  description = "Whether to install the aws-ebs-csi-driver add-on with its own IAM role (Pod Identity), for gp3 volumes."
+  type        = bool
+  default     = true
 }
 
 variable "node_pools" {

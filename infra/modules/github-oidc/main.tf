@@ -1,11 +1,17 @@
-# GitHub Actions OIDC: one deploy role per GitHub environment. The trust policy pins the audience to
-# sts.amazonaws.com and the subject to exactly `repo:ORG/REPO:environment:ENV`, so only a job of this
-# repository running in that GitHub environment (with its protection rules and approvals) can assume
-# the role: no branch, pull request or fork of the repository can.
+# GitHub Actions OIDC: one IAM role per job kind (deploy, infra plan, infra apply, monitoring). The
+# trust policy pins the audience to sts.amazonaws.com and the subject to exactly one of
+# `repo:ORG/REPO:environment:ENV` (a job running in that GitHub environment, with its protection
+# rules and approvals) or `repo:ORG/REPO:pull_request` (the read-only plan role: a pull request from
+# this repository; forks get no OIDC token). No branch or other repository can assume any of them.
 locals {
   create            = var.create
   github_host       = "token.actions.githubusercontent.com"
   oidc_provider_arn = var.create_oidc_provider ? try(aws_iam_openid_connect_provider.this[0].arn, null) : var.oidc_provider_arn
+  subjects = {
+    for name, role in var.roles : name => (
+      role.pull_request ? "repo:${var.repository}:pull_request" : "repo:${var.repository}:environment:${role.environment}"
+    )
+  }
 }
 
 resource "aws_iam_openid_connect_provider" "this" {
@@ -19,10 +25,10 @@ resource "aws_iam_openid_connect_provider" "this" {
 }
 
 data "aws_iam_policy_document" "trust" {
-  for_each = local.create ? var.environments : {}
+  for_each = local.create ? var.roles : {}
 
   statement {
-    sid     = "GitHubEnvironment${title(each.key)}"
+    sid     = "GitHubOidc"
     effect  = "Allow"
     actions = ["sts:AssumeRoleWithWebIdentity"]
 
@@ -40,40 +46,43 @@ data "aws_iam_policy_document" "trust" {
     condition {
       test     = "StringEquals"
       variable = "${local.github_host}:sub"
-      values   = ["repo:${var.repository}:environment:${each.key}"]
+      values   = [local.subjects[each.key]]
     }
   }
 }
 
 resource "aws_iam_role" "this" {
-  for_each = local.create ? var.environments : {}
+  for_each = local.create ? var.roles : {}
 
-  name                 = "${var.name_prefix}-${each.key}-github-deploy"
-  description          = "Assumed by ${var.repository} jobs in GitHub environment ${each.key} (OIDC)."
+  name                 = "${var.name_prefix}-github-${each.key}"
+  description          = "Assumed by ${var.repository} jobs with OIDC subject ${local.subjects[each.key]}."
   assume_role_policy   = data.aws_iam_policy_document.trust[each.key].json
   max_session_duration = each.value.max_session_duration
-  tags                 = merge(var.tags, { "github-environment" = each.key })
+  tags                 = merge(var.tags, { "github-subject" = replace(local.subjects[each.key], "/[^A-Za-z0-9 _.:/=+@-]/", "_") })
 }
 
 resource "aws_iam_role_policy_attachment" "this" {
   for_each = local.create ? {
     for pair in flatten([
-      for env, cfg in var.environments : [for arn in cfg.policy_arns : { key = "${env}:${arn}", env = env, arn = arn }]
+      for role, cfg in var.roles : [for arn in cfg.policy_arns : { key = "${role}:${arn}", role = role, arn = arn }]
     ]) : pair.key => pair
   } : {}
 
-  role       = aws_iam_role.this[each.value.env].name
+  role       = aws_iam_role.this[each.value.role].name
   policy_arn = each.value.arn
 }
 
 data "aws_iam_policy_document" "inline" {
-  for_each = local.create ? { for env, cfg in var.environments : env => cfg if length(cfg.statements) > 0 } : {}
+  for_each = local.create ? { for role, cfg in var.roles : role => cfg if length(cfg.statements) + length(cfg.deny_statements) > 0 } : {}
 
   dynamic "statement" {
-    for_each = each.value.statements
+    for_each = concat(
+      [for s in each.value.statements : merge(s, { effect = "Allow" })],
+      [for s in each.value.deny_statements : merge(s, { effect = "Deny" })],
+    )
     content {
       sid       = statement.value.sid
-      effect    = "Allow"
+      effect    = statement.value.effect
       actions   = statement.value.actions
       resources = statement.value.resources
 
@@ -92,7 +101,7 @@ data "aws_iam_policy_document" "inline" {
 resource "aws_iam_role_policy" "this" {
   for_each = data.aws_iam_policy_document.inline
 
-  name   = "deploy"
+  name   = "github-${each.key}"
   role   = aws_iam_role.this[each.key].id
   policy = each.value.json
 }

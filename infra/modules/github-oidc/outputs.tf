@@ -4,11 +4,11 @@ output "oidc_provider_arn" {
 }
 
 output "role_arns" {
-  description = "Deploy role ARN per environment: put it in the GitHub environment's AWS_ROLE_ARN variable."
-  value       = try({ for env, role in aws_iam_role.this : env => role.arn }, null)
+  description = "Role ARN per key: put each in the GitHub variable its workflow reads (AWS_ROLE_ARN, AWS_PLAN_ROLE_ARN)."
+  value       = try({ for key, role in aws_iam_role.this : key => role.arn }, null)
 }
 
 output "subjects" {
-  description = "The exact OIDC subject each role trusts, per environment."
-  value       = try({ for env in keys(var.environments) : env => "repo:${var.repository}:environment:${env}" }, null)
+  description = "The exact OIDC subject each role trusts, per key."
+  value       = try(local.subjects, null)
 }

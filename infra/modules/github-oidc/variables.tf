@@ -27,16 +27,28 @@ variable "repository" {
 }
 
 variable "name_prefix" {
-  description = "Prefix of the role names, e.g. `aip`; roles are named `<prefix>-<environment>-github-deploy`."
+  description = "Prefix of the role names, e.g. `aip`; roles are named `<prefix>-github-<key>`."
   type        = string
   default     = "aip"
 }
 
-variable "environments" {
-  description = "Per GitHub environment: managed policy ARNs and inline least-privilege statements for its deploy role."
+variable "roles" {
+  description = "Roles by a static key (e.g. `dev-deploy`, `infra-dev-apply`, `plan`): the GitHub environment (or pull_request) trusted, managed policies, inline allow and deny statements."
   type = map(object({
-    policy_arns = optional(list(string), [])
+    environment  = optional(string)
+    pull_request = optional(bool, false)
+    policy_arns  = optional(list(string), [])
     statements = optional(list(object({
+      sid       = string
+      actions   = list(string)
+      resources = list(string)
+      conditions = optional(list(object({
+        test     = string
+        variable = string
+        values   = list(string)
+      })), [])
+    })), [])
+    deny_statements = optional(list(object({
       sid       = string
       actions   = list(string)
       resources = list(string)
@@ -50,17 +62,22 @@ variable "environments" {
   }))
 
   validation {
-    condition     = alltrue([for e in keys(var.environments) : contains(["dev", "staging", "prod"], e)])
-    error_message = "Environment keys must be dev, staging or prod (GitHub environment names from platform.yaml)."
+    condition     = alltrue([for k in keys(var.roles) : can(regex("^[a-z0-9][a-z0-9-]{0,40}$", k))])
+    error_message = "Role keys must be lower-case letters, digits and dashes (at most 41 characters), e.g. dev-deploy."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.roles) : (r.environment != null) != r.pull_request])
+    error_message = "Each role trusts exactly one subject: set `environment` (a GitHub environment) or `pull_request = true`, not both."
   }
 
   validation {
     condition = alltrue(flatten([
-      for e in values(var.environments) : [
-        for s in e.statements : [for a in s.actions : a != "*" && !endswith(a, ":*")]
+      for r in values(var.roles) : [
+        for s in r.statements : [for a in s.actions : a != "*" && !endswith(a, ":*")]
       ]
     ]))
-    error_message = "Inline statements must name actions; `*` and `service:*` are refused."
+    error_message = "Inline allow statements must name actions; `*` and `service:*` are refused."
   }
 }
 

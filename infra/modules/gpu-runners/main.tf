@@ -4,13 +4,38 @@
 #    every GPU pod (runners, the model server) needs on EKS.
 # 2. An autoscaling group of GPU VMs (`create_asg`) that infra/ansible/playbooks/gpu-runner.yml turns
 #    into ephemeral JIT runners labelled [self-hosted, linux, x64, gpu] (platform.yaml's runner labels).
+#    Each VM configures itself at boot (templates/user-data.sh.tftpl), so ASG replacements register
+#    without anyone running Ansible (docs/adr/0016-service-secrets-runners-and-audit.md).
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
-  arc_namespace    = "arc-runners"
-  create_asg       = var.create_asg
+  arc_namespace = "arc-runners"
+  create_asg    = var.create_asg
+  # platform.yaml's `runner:` per environment is `aip-<env>-gpu`; the env roots pass name = aip-<env>.
   scale_set_name   = "${var.name}-gpu"
   runner_resources = { limits = { "nvidia.com/gpu" = "1" }, requests = { "nvidia.com/gpu" = "1" } }
+  runner_labels    = ["self-hosted", "linux", "x64", "gpu"]
+  # The JIT endpoint is per repository: https://github.com/ORG/REPO -> ORG/REPO.
+  github_repository = trimprefix(var.github_config_url, "https://github.com/")
+  # Extra vars for the playbook: they win over the inventory's group_vars, so the checksum Terraform
+  # validated is the one the VM verifies the download against.
+  runner_extra_vars = {
+    github_runner_repository  = local.github_repository
+    github_runner_version     = var.runner_version
+    github_runner_checksum    = var.runner_sha256
+    github_runner_labels      = local.runner_labels
+    github_runner_name_prefix = local.scale_set_name
+  }
+  user_data = local.create_asg ? templatefile("${path.module}/templates/user-data.sh.tftpl", {
+    environment          = var.tags["environment"] # the inventory folder infra/ansible/inventories/<env>
+    repository           = local.github_repository
+    bootstrap_ref        = var.asg_bootstrap_ref
+    token_secret_arn     = coalesce(var.asg_github_token_secret_arn, "unset")
+    region               = data.aws_region.current.region
+    ansible_core_version = var.asg_ansible_core_version
+    extra_vars_json      = jsonencode(local.runner_extra_vars)
+  }) : null
 }
 
 ################################################################################
@@ -70,7 +95,7 @@ resource "helm_release" "this" {
         tolerations  = [var.gpu_toleration]
         containers = [{
           name      = "runner"
-          image     = "ghcr.io/actions/actions-runner:latest"
+          image     = var.arc_runner_image
           command   = ["/home/runner/run.sh"]
           resources = local.runner_resources
         }]
@@ -111,6 +136,39 @@ resource "aws_iam_role_policy_attachment" "ssm" {
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 }
 
+data "aws_iam_policy_document" "asg" {
+  count = local.create_asg ? 1 : 0
+
+  # The boot script reads the GitHub token (JIT runner configs, repository read) from this one secret.
+  statement {
+    sid       = "ReadRunnerToken"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.asg_github_token_secret_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.asg_github_token_kms_key_arn == null ? [] : [var.asg_github_token_kms_key_arn]
+    content {
+      sid       = "DecryptRunnerToken"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${data.aws_region.current.region}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "asg" {
+  count = local.create_asg ? 1 : 0
+
+  name   = "gpu-runner-bootstrap"
+  role   = aws_iam_role.asg[0].id
+  policy = data.aws_iam_policy_document.asg[0].json
+}
+
 resource "aws_iam_instance_profile" "asg" {
   count = local.create_asg ? 1 : 0
 
@@ -123,9 +181,13 @@ resource "aws_security_group" "asg" {
   count = local.create_asg ? 1 : 0
 
   name_prefix = "${var.name}-gpu-runner-"
-  description = "GPU runner VMs: no inbound, HTTPS out to GitHub, registries and AWS APIs"
+  description = "GPU runner VMs: no inbound; HTTPS out, HTTP out to the apt mirrors"
   vpc_id      = var.vpc_id
   tags        = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_vpc_security_group_egress_rule" "https" {
@@ -140,6 +202,20 @@ resource "aws_vpc_security_group_egress_rule" "https" {
   tags              = var.tags
 }
 
+resource "aws_vpc_security_group_egress_rule" "http" {
+  count = local.create_asg ? 1 : 0
+
+  # Ubuntu's and Debian's archives (the EC2 regional mirrors included) are served on plain HTTP; apt
+  # verifies every package against the archive's signed Release file, so TLS adds no integrity here.
+  security_group_id = aws_security_group.asg[0].id
+  description       = "HTTP to the apt mirrors (signed repositories)"
+  cidr_ipv4         = "0.0.0.0/0"
+  ip_protocol       = "tcp"
+  from_port         = 80
+  to_port           = 80
+  tags              = var.tags
+}
+
 resource "aws_launch_template" "asg" {
   count = local.create_asg ? 1 : 0
 
@@ -147,6 +223,7 @@ resource "aws_launch_template" "asg" {
   image_id               = var.asg_ami_id
   update_default_version = true
   vpc_security_group_ids = [aws_security_group.asg[0].id]
+  user_data              = base64encode(local.user_data)
 
   iam_instance_profile {
     arn = aws_iam_instance_profile.asg[0].arn
@@ -183,6 +260,13 @@ resource "aws_launch_template" "asg" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", local.github_repository))
+      error_message = "VM runners register to a repository: github_config_url must be https://github.com/ORG/REPO, not an organisation."
+    }
+  }
 }
 
 resource "aws_autoscaling_group" "this" {

@@ -15,5 +15,15 @@ output "asg_role_arn" {
 
 output "runner_labels" {
   description = "Labels the Ansible-configured VM runners register with (platform.yaml's runner labels)."
-  value       = try(["self-hosted", "linux", "x64", "gpu"], null)
+  value       = try(local.runner_labels, null)
+}
+
+output "runner_image" {
+  description = "Pinned runner image of the ARC scale set."
+  value       = try(var.arc_runner_image, null)
+}
+
+output "asg_user_data_sha256" {
+  description = "sha256 of the VMs' rendered boot script (changes roll the launch template)."
+  value       = try(sha256(local.user_data), null)
 }

@@ -1,6 +1,11 @@
 variable "name" {
-  description = "Name prefix, e.g. `aip-dev`; the ARC scale set is `<name>-gpu`."
+  description = "Name prefix `aip-<env>`; the ARC scale set is `<name>-gpu`, the `runs-on` of platform.yaml's `runner`."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,40}[a-z0-9]$", var.name))
+    error_message = "The name must be lowercase letters, digits and dashes (e.g. aip-dev): it names the runner scale set."
+  }
 }
 
 variable "github_config_url" {
@@ -74,9 +79,14 @@ variable "create_asg" {
 }
 
 variable "asg_ami_id" {
-  description = "AMI of the GPU VMs (Ubuntu 24.04 or Debian 12; Ansible installs the driver)."
+  description = "AMI of the GPU VMs: stock Ubuntu 24.04 or Debian 12 (the boot script installs everything) or one prebaked from the same playbook (boots faster)."
   type        = string
   default     = null
+
+  validation {
+    condition     = !var.create_asg || can(regex("^ami-[0-9a-f]{8,17}$", var.asg_ami_id))
+    error_message = "With create_asg = true, asg_ami_id must be an AMI id (ami-...)."
+  }
 }
 
 variable "asg_instance_types" {
@@ -129,4 +139,71 @@ variable "tags" {
     condition     = alltrue([for k in ["owner", "environment", "cost-center"] : contains(keys(var.tags), k)])
     error_message = "The tags must include owner, environment and cost-center."
   }
+}
+
+variable "arc_runner_image" {
+  description = "Runner container image of the ARC scale set, pinned by exact tag or digest (never `latest`)."
+  type        = string
+  default     = "ghcr.io/actions/actions-runner:2.328.0"
+
+  validation {
+    condition     = can(regex("@sha256:[0-9a-f]{64}$", var.arc_runner_image)) || (can(regex(":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.arc_runner_image)) && !endswith(var.arc_runner_image, ":latest"))
+    error_message = "The arc_runner_image must be pinned: IMAGE:TAG with an exact tag other than latest, or IMAGE@sha256:<64 hex digits>."
+  }
+}
+
+variable "runner_version" {
+  description = "Actions runner release the VM runners install (the ARC image tag should match it)."
+  type        = string
+  default     = "2.328.0"
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.runner_version))
+    error_message = "The runner_version must be a release number such as 2.328.0."
+  }
+}
+
+variable "runner_sha256" {
+  description = "sha256 of actions-runner-linux-x64-<runner_version>.tar.gz from the release notes; the VMs refuse any other download."
+  type        = string
+  default     = "01066fad3a2893e63e6ca880ae3a1fad5bf9329d60e77ee15f2b97c148c3cd4e"
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{64}$", var.runner_sha256))
+    error_message = "The runner_sha256 must be the 64 lowercase hex digits of the runner tarball's sha256 (the release notes list it); it may not be empty."
+  }
+}
+
+variable "asg_bootstrap_ref" {
+  description = "Git ref (a tag or commit SHA is best) of this repository whose infra/ansible the VMs run at boot."
+  type        = string
+  default     = "main"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._/-]*$", var.asg_bootstrap_ref))
+    error_message = "The asg_bootstrap_ref must be a branch, tag or commit SHA (letters, digits, . _ / -)."
+  }
+}
+
+variable "asg_github_token_secret_arn" {
+  description = "Secrets Manager secret (plain string) holding a GitHub token that may read the repository and create JIT runner configs; required with `create_asg`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !var.create_asg || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.asg_github_token_secret_arn))
+    error_message = "With create_asg = true, asg_github_token_secret_arn must be the ARN of a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)."
+  }
+}
+
+variable "asg_github_token_kms_key_arn" {
+  description = "Customer-managed KMS key of the token secret (null when the secret uses the AWS-managed key)."
+  type        = string
+  default     = null
+}
+
+variable "asg_ansible_core_version" {
+  description = "ansible-core the VMs install with pip to run the playbook (the line requirements/tools.txt lints with)."
+  type        = string
+  default     = "2.19.14"
 }

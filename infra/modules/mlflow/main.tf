@@ -1,10 +1,15 @@
 # MLflow tracking backend: an encrypted Postgres (RDS) with automated backups, TLS enforced, and
 # deletion protection in prod; an IRSA role that lets the server's service account read and write the
-# artifact bucket; and the Kubernetes wiring (namespace, service account, config map, secret) that
-# the MLflow Deployment in infra/k8s/mlflow consumes by fixed names. Terraform owns what needs cloud
-# outputs; kustomize owns the workload (docs/adr/0006-infrastructure.md).
+# artifact bucket; and the Kubernetes wiring (namespace, service accounts, config map) that the MLflow
+# Deployment in infra/k8s/mlflow consumes by fixed names. Terraform owns what needs cloud outputs;
+# kustomize owns the workload (docs/adr/0006-infrastructure.md).
+#
+# The database password never passes through Terraform: RDS keeps it in Secrets Manager and rotates it
+# (manage_master_user_password), and External Secrets Operator copies it into the cluster at run time
+# with its own IRSA role that may read exactly that secret (docs/adr/0016-service-secrets-runners-and-audit.md).
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
   create     = var.create
@@ -14,6 +19,9 @@ locals {
   deletion_protection = local.is_prod ? true : var.deletion_protection
   service_account     = "mlflow"
   wiring              = local.create && var.enable_kubernetes_wiring
+  # The service account External Secrets Operator authenticates as (SecretStore auth.jwt.serviceAccountRef).
+  eso_service_account = "mlflow-external-secrets"
+  db_secret_arn       = try(aws_db_instance.this[0].master_user_secret[0].secret_arn, null)
 }
 
 resource "aws_kms_key" "this" {
@@ -56,7 +64,8 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "postgres" {
-  for_each = local.create ? toset(var.allowed_security_group_ids) : toset([])
+  # Keyed by the caller's static names: the IDs themselves are unknown until the groups exist.
+  for_each = local.create ? var.allowed_security_groups : {}
 
   security_group_id            = aws_security_group.this[0].id
   description                  = "Postgres from cluster nodes"
@@ -214,12 +223,6 @@ data "aws_iam_policy_document" "server" {
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.artifact_kms_key_arn]
   }
-
-  statement {
-    sid       = "ReadDatabaseSecret"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_db_instance.this[0].master_user_secret[0].secret_arn]
-  }
 }
 
 resource "aws_iam_role_policy" "server" {
@@ -231,14 +234,69 @@ resource "aws_iam_role_policy" "server" {
 }
 
 ################################################################################
-# Kubernetes wiring consumed by infra/k8s/mlflow
+# IRSA role of External Secrets Operator: reads the RDS-managed secret, nothing else
 ################################################################################
 
-data "aws_secretsmanager_secret_version" "db" {
-  count = local.wiring ? 1 : 0
-
-  secret_id = aws_db_instance.this[0].master_user_secret[0].secret_arn
+data "aws_iam_policy_document" "secrets_assume" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [var.oidc_provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_issuer}:sub"
+      values   = ["system:serviceaccount:${var.kubernetes_namespace}:${local.eso_service_account}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
 }
+
+resource "aws_iam_role" "secrets" {
+  count = local.create ? 1 : 0
+
+  name_prefix        = "${var.name}-mlflow-eso-"
+  assume_role_policy = data.aws_iam_policy_document.secrets_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "secrets" {
+  count = local.create ? 1 : 0
+
+  statement {
+    sid       = "ReadDatabaseSecret"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = [local.db_secret_arn]
+  }
+
+  statement {
+    sid       = "DecryptDatabaseSecret"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this[0].arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${data.aws_region.current.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "secrets" {
+  count = local.create ? 1 : 0
+
+  name   = "mlflow-db-secret-read"
+  role   = aws_iam_role.secrets[0].id
+  policy = data.aws_iam_policy_document.secrets[0].json
+}
+
+################################################################################
+# Kubernetes wiring consumed by infra/k8s/mlflow
+################################################################################
 
 resource "kubernetes_namespace_v1" "this" {
   count = local.wiring ? 1 : 0
@@ -260,9 +318,24 @@ resource "kubernetes_service_account_v1" "this" {
   automount_service_account_token = true
 }
 
+resource "kubernetes_service_account_v1" "secrets" {
+  count = local.wiring ? 1 : 0
+
+  # No pod runs as this account: ESO requests a token for it to assume the read-only secret role.
+  metadata {
+    name        = local.eso_service_account
+    namespace   = kubernetes_namespace_v1.this[0].metadata[0].name
+    annotations = { "eks.amazonaws.com/role-arn" = aws_iam_role.secrets[0].arn }
+  }
+  automount_service_account_token = false
+}
+
 resource "kubernetes_config_map_v1" "this" {
   count = local.wiring ? 1 : 0
 
+  # Non-secret connection settings. The Deployment assembles the backend-store URI from these and the
+  # ESO-synced Secret `mlflow-backend-store` (DB_USER, DB_PASSWORD url-encoded):
+  # postgresql+psycopg2://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):$(DB_PORT)/$(DB_NAME)?sslmode=require
   metadata {
     name      = "mlflow-config"
     namespace = kubernetes_namespace_v1.this[0].metadata[0].name
@@ -270,26 +343,9 @@ resource "kubernetes_config_map_v1" "this" {
 
   data = {
     MLFLOW_ARTIFACTS_DESTINATION = var.artifact_root
-    AWS_REGION                   = split(":", var.artifact_kms_key_arn)[3]
-  }
-}
-
-resource "kubernetes_secret_v1" "this" {
-  count = local.wiring ? 1 : 0
-
-  # Connection settings copied from the RDS-managed secret at apply time. They live in the KMS-encrypted
-  # state bucket and in a Kubernetes Secret (envelope-encrypted by the cluster's KMS key), never in git.
-  # The MLflow Deployment assembles the backend-store URI from these keys (infra/k8s/base/mlflow).
-  metadata {
-    name      = "mlflow-backend-store"
-    namespace = kubernetes_namespace_v1.this[0].metadata[0].name
-  }
-
-  data = {
-    DB_USER     = jsondecode(data.aws_secretsmanager_secret_version.db[0].secret_string)["username"]
-    DB_PASSWORD = urlencode(jsondecode(data.aws_secretsmanager_secret_version.db[0].secret_string)["password"])
-    DB_HOST     = aws_db_instance.this[0].address
-    DB_PORT     = tostring(aws_db_instance.this[0].port)
-    DB_NAME     = aws_db_instance.this[0].db_name
+    AWS_REGION                   = data.aws_region.current.region
+    DB_HOST                      = aws_db_instance.this[0].address
+    DB_PORT                      = tostring(aws_db_instance.this[0].port)
+    DB_NAME                      = aws_db_instance.this[0].db_name
   }
 }

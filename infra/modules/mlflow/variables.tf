@@ -19,9 +19,9 @@ variable "subnet_ids" {
   type        = list(string)
 }
 
-variable "allowed_security_group_ids" {
-  description = "Security groups (the cluster's node security group) allowed to reach Postgres on 5432."
-  type        = list(string)
+variable "allowed_security_groups" {
+  description = "Security groups allowed to reach Postgres on 5432, by a name known at plan time (e.g. { cluster = <the cluster's security group id> }): the keys decide the rules, so the IDs may be unknown until apply."
+  type        = map(string)
 }
 
 variable "postgres_version" {
@@ -87,7 +87,7 @@ variable "artifact_bucket_arn" {
 }
 
 variable "artifact_kms_key_arn" {
-  description = "ARN of the KMS key encrypting the artifact bucket."
+  description = "ARN of the KMS key encrypting the artifact bucket (SSE-KMS, the object-storage module's key)."
   type        = string
 }
 
@@ -107,7 +107,7 @@ variable "oidc_issuer" {
 }
 
 variable "enable_kubernetes_wiring" {
-  description = "Whether to create the namespace, IRSA service account, config map and DB secret the k8s MLflow Deployment reads."
+  description = "Whether to create the namespace, the server's and External Secrets' IRSA service accounts and the config map the k8s MLflow Deployment reads."
   type        = bool
   default     = true
 }

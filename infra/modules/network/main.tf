@@ -59,6 +59,9 @@ resource "aws_subnet" "private" {
   tags = merge(var.tags, local.cluster_tags, {
     Name                              = "${var.name}-private-${element(var.azs, count.index)}"
     "kubernetes.io/role/internal-elb" = "1"
+    }, var.cluster_name == null ? {} : {
+    # Karpenter's EC2NodeClass finds the node subnets by this tag (infra/k8s/platform).
+    "karpenter.sh/discovery" = var.cluster_name
   })
 }
 
@@ -158,6 +161,12 @@ resource "aws_kms_key" "flow_log" {
         Principal = { Service = "logs.${data.aws_region.current.region}.amazonaws.com" }
         Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
         Resource  = "*"
+        # Only for this VPC's flow-log group, as CloudWatch Logs names it in the encryption context.
+        Condition = {
+          ArnEquals = {
+            "kms:EncryptionContext:aws:logs:arn" = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:/aws/vpc-flow-log/${var.name}"
+          }
+        }
       },
     ]
   })

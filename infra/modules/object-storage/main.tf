@@ -3,6 +3,7 @@
 # once in infra/envs/bootstrap).
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
   create         = var.create
@@ -11,6 +12,12 @@ locals {
   kms_key_arn    = local.create_kms ? aws_kms_key.this[0].arn : var.kms_key_arn
   log_bucket     = local.create_logs ? aws_s3_bucket.logs[0].id : var.logging_target_bucket
   log_bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket}-logs"
+  # What an upload may name in its key-id header: the key's ARN, or the ARN of the alias this module
+  # gives the key (Terraform's S3 backend takes either as kms_key_id).
+  allowed_kms_key_ids = compact([
+    local.kms_key_arn,
+    local.create_kms ? "arn:${data.aws_partition.current.partition}:kms:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:alias/s3/${var.bucket}" : "",
+  ])
 }
 
 ################################################################################
@@ -140,8 +147,11 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   }
 }
 
-data "aws_iam_policy_document" "tls_only" {
+data "aws_iam_policy_document" "this" {
   count = local.create ? 1 : 0
+
+  # Statements a caller adds (e.g. CloudTrail's delivery grant, infra/modules/audit).
+  source_policy_documents = var.policy_documents
 
   statement {
     sid       = "DenyInsecureTransport"
@@ -160,13 +170,99 @@ data "aws_iam_policy_document" "tls_only" {
       values   = ["false"]
     }
   }
+
+  # Uploads that ask for another encryption (e.g. Terraform's S3 backend with `encrypt = true` and no
+  # kms_key_id sends AES256) are refused; uploads without the header get the bucket's CMK by default.
+  # A key named in the header must be the bucket's CMK, by key ARN or by its alias ARN.
+  statement {
+    sid       = "DenyNonKmsUploads"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.this[0].arn}/*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringNotEqualsIfExists"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["aws:kms"]
+    }
+  }
+
+  statement {
+    sid       = "DenyOtherKmsKeys"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.this[0].arn}/*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringNotEqualsIfExists"
+      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+      values   = local.allowed_kms_key_ids
+    }
+  }
+
+  # `aws:kms` without a key id would fall back to the AWS-managed aws/s3 key, not the bucket's CMK.
+  statement {
+    sid       = "DenyAwsManagedKey"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.this[0].arn}/*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["aws:kms"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+      values   = ["true"]
+    }
+  }
+
+  # Per-environment isolation: principals of lower environments may read but never write or delete.
+  dynamic "statement" {
+    for_each = length(var.deny_write_principal_arns) > 0 ? [var.deny_write_principal_arns] : []
+    content {
+      sid       = "DenyWritesFromOtherEnvironments"
+      effect    = "Deny"
+      actions   = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging", "s3:PutObjectAcl", "s3:RestoreObject"]
+      resources = ["${aws_s3_bucket.this[0].arn}/*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "aws:PrincipalArn"
+        values   = statement.value
+      }
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "this" {
   count = local.create ? 1 : 0
 
   bucket = aws_s3_bucket.this[0].id
-  policy = data.aws_iam_policy_document.tls_only[0].json
+  policy = data.aws_iam_policy_document.this[0].json
 
   depends_on = [aws_s3_bucket_public_access_block.this]
 }

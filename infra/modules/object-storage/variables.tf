@@ -82,3 +82,20 @@ variable "tags" {
     error_message = "The tags must include owner, environment and cost-center."
   }
 }
+
+variable "deny_write_principal_arns" {
+  description = "IAM principal ARN patterns (ArnLike, e.g. `arn:aws:iam::123456789012:role/aip-dev-*`) that may never write or delete objects: lower environments on prod's buckets."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.deny_write_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:", a))])
+    error_message = "Each deny_write_principal_arns entry must be an IAM or STS ARN (pattern) in an account: arn:aws:iam::ACCOUNT:role/NAME-*."
+  }
+}
+
+variable "policy_documents" {
+  description = "Extra bucket policy documents (JSON) merged into the bucket policy, e.g. a log delivery service's grant."
+  type        = list(string)
+  default     = []
+}

@@ -46,8 +46,11 @@ module "platform" {
     backup_retention_days = 7
     deletion_protection   = false
   }
-  dashboards_path = "${path.module}/../../../monitoring/examples/complete/dashboards"
-  gpu_runners     = { arc_max_runners = 1 }
+  dashboards_path        = "${path.module}/../../../monitoring/examples/complete/dashboards"
+  gpu_runners            = { arc_max_runners = 1 }
+  state_bucket           = "aip-example-tfstate"
+  platform_releases_file = "${path.module}/../../../../k8s/platform/releases.yaml"
+  budget                 = { limit_usd = 1000, subscriber_emails = ["platform-team@example.org"] }
 }
 
 output "cluster_name" {

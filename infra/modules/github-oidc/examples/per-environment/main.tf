@@ -1,4 +1,5 @@
-# Three deploy roles, one per GitHub environment, each trusting only `repo:example-org/ai-platform:environment:<env>`.
+# Deploy roles per GitHub environment (each trusting only `repo:example-org/ai-platform:environment:<env>`)
+# and a read-only plan role trusting `repo:example-org/ai-platform:pull_request`.
 provider "aws" {
   region = "eu-west-1"
 
@@ -32,15 +33,16 @@ module "github_oidc" {
   source = "../../"
 
   repository = "example-org/ai-platform"
-  environments = {
-    dev     = { statements = local.deploy }
-    staging = { statements = local.deploy }
-    prod    = { statements = local.deploy, max_session_duration = 3600 }
+  roles = {
+    dev-deploy     = { environment = "dev", statements = local.deploy }
+    staging-deploy = { environment = "staging", statements = local.deploy }
+    prod-deploy    = { environment = "prod", statements = local.deploy, max_session_duration = 3600 }
+    plan           = { pull_request = true, policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"] }
   }
   tags = local.tags
 }
 
 output "role_arns" {
-  description = "Deploy role per environment."
+  description = "Role ARN per key."
   value       = module.github_oidc.role_arns
 }

@@ -1,4 +1,4 @@
-# GPU runners: an autoscaling group of spot GPU VMs for the Ansible playbook.
+# GPU runners: an autoscaling group of spot GPU VMs that run the Ansible playbook on themselves at boot.
 provider "aws" {
   region = "eu-west-1"
 
@@ -30,6 +30,8 @@ module "gpu_runners" {
   enable_nvidia_device_plugin = false
   create_asg                  = true
   asg_ami_id                  = "ami-0123456789abcdef0"
+  asg_bootstrap_ref           = "v1.0.0"
+  asg_github_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:aip-example/github-runner-token-AbCdEf"
   asg_spot                    = true
   vpc_id                      = "vpc-0123456789abcdef0"
   subnet_ids                  = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]

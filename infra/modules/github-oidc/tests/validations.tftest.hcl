@@ -1,0 +1,62 @@
+# `terraform test` of the role inputs, run on a stand-in copy (infra_check.py step `test`): the AWS
+# resources are builtin terraform_data there, so only the validations and keys are under test.
+variables {
+  repository = "example-org/ai-platform"
+  tags       = { owner = "platform-team", environment = "dev", "cost-center" = "ml-platform" }
+  roles = {
+    dev-deploy = { environment = "dev" }
+    plan       = { pull_request = true }
+  }
+}
+
+run "trusts_one_exact_subject_per_role" {
+  command = plan
+
+  assert {
+    condition = output.subjects == {
+      dev-deploy = "repo:example-org/ai-platform:environment:dev"
+      plan       = "repo:example-org/ai-platform:pull_request"
+    }
+    error_message = "Each role trusts exactly its environment, or pull_request for the plan role."
+  }
+}
+
+run "refuses_a_role_with_both_subjects" {
+  command = plan
+
+  variables {
+    roles = { broken = { environment = "dev", pull_request = true } }
+  }
+
+  expect_failures = [var.roles]
+}
+
+run "refuses_a_role_with_no_subject" {
+  command = plan
+
+  variables {
+    roles = { broken = {} }
+  }
+
+  expect_failures = [var.roles]
+}
+
+run "refuses_wildcard_actions" {
+  command = plan
+
+  variables {
+    roles = { dev-deploy = { environment = "dev", statements = [{ sid = "All", actions = ["s3:*"], resources = ["*"] }] } }
+  }
+
+  expect_failures = [var.roles]
+}
+
+run "refuses_a_repository_wildcard" {
+  command = plan
+
+  variables {
+    repository = "example-org/*"
+  }
+
+  expect_failures = [var.repository]
+}
