@@ -2,9 +2,9 @@
 
     .venv-tools/bin/python infra/tools/infra_check.py            # everything
     .venv-tools/bin/python infra/tools/infra_check.py checkov k8s # some steps
-    steps: fmt validate test knowable checkov compliance ansible k8s
+    steps: fmt validate test knowable checkov compliance ansible k8s capacity
 
-Runs in the tools virtualenv (`make tools-venv`), never in the runtime one. Each step prints what it
+Runs in the tools virtualenv (`make tools-venv`); only `capacity` calls the runtime venv's pytest. Each step prints what it
 checked and why it failed; the exit status is non-zero when any step fails. The edge: `init` and
 `validate` run only where a configuration needs no provider (none can be downloaded here); the
 AWS/Kubernetes/Helm roots are validated and planned in CI with providers (infra.yml). Short of that,
@@ -35,7 +35,7 @@ KUBERNETES_VERSION = "1.35.0"  # the EKS version in infra/modules/eks-cluster (s
 CHECKOV_TARGETS = ["modules", "envs/bootstrap", "envs/dev", "envs/staging", "envs/prod"]  # one run each: checkov dedups equal addresses across roots
 ORG_POLICIES = {"CKV_ORG_1", "CKV_ORG_2", "CKV_ORG_3", "CKV_ORG_4", "CKV2_ORG_5", "CKV2_ORG_6"}  # must all have run
 PARALLEL = max(1, min(2, os.cpu_count() or 1))  # the CI machine has 2 cores
-STEPS = ("fmt", "validate", "test", "knowable", "checkov", "compliance", "ansible", "k8s")
+STEPS = ("fmt", "validate", "test", "knowable", "checkov", "compliance", "ansible", "k8s", "capacity")
 
 _TMP = Path(tempfile.mkdtemp(prefix="infra-check-"))
 ENV = {
@@ -485,6 +485,20 @@ def step_test() -> str:
     return f"terraform test: {', '.join(done)} pass"
 
 
+def step_capacity() -> str:
+    """The GPU arithmetic (tests/infra/test_gpu_capacity.py): it renders the overlays and runs the deploy
+    backend on them, so it runs in the runtime venv (`make setup`), not in this one."""
+    python = ROOT / ".venv" / "bin" / "python"
+    if not python.exists():
+        raise CheckFailed("the GPU-capacity check needs the runtime venv: run `make setup`")
+    test = "tests/infra/test_gpu_capacity.py"
+    proc = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", test], timeout=900)
+    summary = (proc.stdout.strip().splitlines() or [""])[-1]
+    if proc.returncode != 0:
+        raise CheckFailed(f"{test}:\n{proc.stdout[-6000:]}{proc.stderr[-2000:]}")
+    return f"GPU requests at once <= each environment's GPU pool ({test}: {summary})"
+
+
 STEP_FUNCS: dict[str, Callable[[], str]] = {
     "fmt": step_fmt,
     "validate": step_validate,
@@ -494,6 +508,7 @@ STEP_FUNCS: dict[str, Callable[[], str]] = {
     "compliance": step_compliance,
     "ansible": step_ansible,
     "k8s": step_k8s,
+    "capacity": step_capacity,
 }
 
 
