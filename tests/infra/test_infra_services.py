@@ -250,7 +250,13 @@ def test_mlflow_deployment_gets_every_variable_its_uri_uses(hcl: Hcl) -> None:
     provided = set(config)
     external = yaml.safe_load((folder / "externalsecret.yaml").read_text())
     provided |= set(external["spec"]["target"]["template"]["data"])
-    assert {d["remoteRef"]["property"] for d in external["spec"]["data"]} <= {"username", "password"}
+    spec = external["spec"]
+    if "data" in spec:  # property by property
+        assert {d["remoteRef"]["property"] for d in spec["data"]} <= {"username", "password"}
+    else:  # the whole JSON secret: its keys (username, password) become the template's fields
+        assert [list(d) for d in spec["dataFrom"]] == [["extract"]], spec["dataFrom"]
+    template_fields = set(re.findall(r"\.(\w+)", " ".join(spec["target"]["template"]["data"].values())))
+    assert template_fields <= {"username", "password"}, template_fields
     assert "urlquery" in external["spec"]["target"]["template"]["data"]["DB_PASSWORD"]  # inside a URI
     env_file = folder / "db.env"
     if env_file.exists():

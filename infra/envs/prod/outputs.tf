@@ -72,3 +72,8 @@ output "cluster_endpoint" {
   description = "The private EKS API endpoint: `aip ci terraform --tunnel` forwards to it through the tunnel host."
   value       = module.platform.cluster_endpoint
 }
+
+output "mlflow_auth_secret_arn" {
+  description = "MLflow's own credentials (admin, Flask key, metrics reader): the key in infra/k8s/mlflow/externalsecret-auth.yaml."
+  value       = module.platform.mlflow_auth_secret_arn
+}

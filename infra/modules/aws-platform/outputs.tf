@@ -92,3 +92,8 @@ output "mlflow_external_secrets_role_arn" {
   description = "IRSA role External Secrets Operator assumes, through the service account mlflow/mlflow-external-secrets, to read the database secret."
   value       = try(module.mlflow.external_secrets_role_arn, null)
 }
+
+output "mlflow_auth_secret_arn" {
+  description = "Secret of MLflow's own credentials (aip-auth): put its value once, then it is the remoteRef key of infra/k8s/mlflow/externalsecret-auth.yaml."
+  value       = try(module.mlflow.auth_secret_arn, null)
+}

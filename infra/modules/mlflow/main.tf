@@ -257,6 +257,21 @@ data "aws_iam_policy_document" "secrets_assume" {
   }
 }
 
+# The server's own credentials (infra/k8s/mlflow/externalsecret-auth.yaml, ADR 0019): a JSON secret
+# with admin_password (break-glass admin), flask_secret_key (shared by the replicas) and
+# metrics_reader_password (Prometheus' read-only login). Terraform makes the container only; an
+# operator puts the value once (`aws secretsmanager put-secret-value`), so no password is in state.
+resource "aws_secretsmanager_secret" "auth" {
+  #checkov:skip=CKV2_AWS_57:Rotation needs a Lambda that also updates MLflow's user table; these are rotated by hand (runbook in infra/k8s/README.md)
+  count = local.create ? 1 : 0
+
+  name_prefix             = "${var.name}-mlflow-auth-"
+  description             = "MLflow aip-auth: admin_password, flask_secret_key, metrics_reader_password"
+  kms_key_id              = aws_kms_key.this[0].arn
+  recovery_window_in_days = 7
+  tags                    = var.tags
+}
+
 resource "aws_iam_role" "secrets" {
   count = local.create ? 1 : 0
 
@@ -272,6 +287,12 @@ data "aws_iam_policy_document" "secrets" {
     sid       = "ReadDatabaseSecret"
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
     resources = [local.db_secret_arn]
+  }
+
+  statement {
+    sid       = "ReadAuthSecret"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = [aws_secretsmanager_secret.auth[0].arn]
   }
 
   statement {

@@ -52,3 +52,8 @@ output "kubernetes_namespace" {
   description = "Namespace holding the MLflow wiring."
   value       = try(kubernetes_namespace_v1.this[0].metadata[0].name, null)
 }
+
+output "auth_secret_arn" {
+  description = "Secrets Manager secret of the server's own credentials (admin_password, flask_secret_key, metrics_reader_password): the key of infra/k8s/mlflow/externalsecret-auth.yaml."
+  value       = try(aws_secretsmanager_secret.auth[0].arn, null)
+}
