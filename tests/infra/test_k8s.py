@@ -3,13 +3,11 @@ server's GPU placement, probes, traffic split and disruption guards hold in ever
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
 import yaml
 
 from tests.support.infra import INFRA
+from tests.support.manifests import by_kind_name, render_overlay
 
 pytestmark = pytest.mark.infra
 
@@ -18,15 +16,7 @@ MODEL = "tumor-classifier"
 
 
 def render(env: str) -> dict[tuple[str, str], dict]:
-    kubectl = shutil.which("kubectl")
-    assert kubectl, "kubectl (with built-in kustomize) is required: see infra/README.md"
-    out = subprocess.run(
-        [kubectl, "kustomize", str(INFRA / "k8s" / "overlays" / env)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(out) if d}
+    return by_kind_name(render_overlay(env))
 
 
 @pytest.fixture(scope="module", params=ENVS)

@@ -15,7 +15,6 @@ use (urlquery, replace) and fails on any other. Built-in kinds are schema-checke
 
 from __future__ import annotations
 
-import base64
 import configparser
 import ipaddress
 import json
@@ -36,6 +35,7 @@ from pipelines.registry import server_auth
 from pipelines.registry.alias_policy import POLICY_ENV, load_policy
 from tests.support.infra import INFRA
 from tests.support.manifests import by_kind_name, k8s_script, render_overlay
+from tests.support.mlflow_server import rest_call
 from tests.support.repo import REPO_ROOT
 
 pytestmark = pytest.mark.infra
@@ -367,23 +367,10 @@ USERS = {
 def _call(
     url: str, method: str, path: str, body: Any = None, user: str | None = None, host: str | None = None
 ) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json"}
+    login = None
     if user is not None:
-        password = REMOTE["admin_password"] if user == ADMIN_USER else USERS[user]
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-    if host is not None:
-        headers["Host"] = host
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
-    try:
-        return status, json.loads(raw)
-    except json.JSONDecodeError:
-        return status, raw.decode()
+        login = (user, REMOTE["admin_password"] if user == ADMIN_USER else USERS[user])
+    return rest_call(url, method, path, body, login, host)
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,8 @@ MLflow's own admin REST API; alias moves go through MLflow's client (`Registry.s
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +18,7 @@ from typing import Any
 import pytest
 
 from pipelines.registry.store import Registry
-from tests.support.mlflow_server import mlflow_server
+from tests.support.mlflow_server import mlflow_server, rest_call
 from tests.support.s3 import s3_server
 
 pytestmark = pytest.mark.integration
@@ -57,20 +54,7 @@ class Server:
         self, method: str, path: str, body: Any = None, user: tuple[str, str] | None = None
     ) -> tuple[int, Any]:
         """(status, decoded JSON or text) of one REST call, as `user` (None: no credentials)."""
-        headers = {"Content-Type": "application/json"}
-        if user is not None:
-            headers["Authorization"] = "Basic " + base64.b64encode(":".join(user).encode()).decode()
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            status, raw = exc.code, exc.read()
-        try:
-            return status, json.loads(raw)
-        except json.JSONDecodeError:
-            return status, raw.decode()
+        return rest_call(self.url, method, path, body, user)
 
     def alias(self, alias: str) -> str | None:
         status, body = self.call(

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tests.support.ports import free_port
 from tests.support.s3 import S3Server
@@ -76,3 +77,36 @@ def mlflow_server(
         yield url
     finally:
         stop(process)
+
+
+def rest_call(
+    url: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    login: tuple[str, str] | None = None,
+    host: str | None = None,
+) -> tuple[int, Any]:
+    """(status, decoded JSON or text) of one REST call to an MLflow server at `url`, with basic auth as
+    `login` (None: no credentials) and an optional Host header; HTTP errors are returned, not raised."""
+    import base64
+    import json
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": "application/json"}
+    if login is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(login).encode()).decode()
+    if host is not None:
+        headers["Host"] = host
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        return status, json.loads(raw)
+    except json.JSONDecodeError:
+        return status, raw.decode()
