@@ -2,12 +2,15 @@
 # Build the OCI images with podman and smoke-test them (`make image`; containers/README.md).
 #
 #   scripts/image.sh                 # all three: serving, training, mlflow
-#   scripts/image.sh serving         # one (or several): serving | training | mlflow
+#   scripts/image.sh serving         # one (or several): serving | training | mlflow | runner
+#   scripts/image.sh base            # only the local Debian base (also used by the Molecule scenarios)
 #   IMAGE_SMOKE=0 scripts/image.sh   # build only
 #
-# Tags: localhost/aip-{serving,training,mlflow}:dev. Base: BASE=... when given (e.g. the pinned
-# python:3.11-slim@sha256 of the Containerfiles, where a registry is reachable); otherwise a Debian
-# bookworm base made here once with debootstrap (localhost/debian-bookworm:minbase, cached).
+# Tags: localhost/aip-{serving,training,mlflow,runner}:dev (runner: the ARC runner image, not in the
+# default set; containers/runner.Containerfile says what its local build leaves out).
+# Base: BASE=... when given (e.g. the pinned python:3.11-slim@sha256 of the Containerfiles, where a
+# registry is reachable); otherwise a Debian bookworm base made here once with debootstrap
+# (localhost/debian-bookworm:minbase, cached).
 # This machine's pip settings (find-links, extra indexes, constraints, CA bundle) reach the builds as
 # build secrets and read-only volumes only: nothing of them is written into a layer. The layer cache
 # is reused, so a second run takes seconds.
@@ -34,7 +37,7 @@ command -v podman >/dev/null || die "podman not found: run 'make system-deps' (a
 wanted=("$@")
 [[ ${#wanted[@]} -gt 0 ]] || wanted=(serving training mlflow)
 for name in "${wanted[@]}"; do
-  case "${name}" in serving | training | mlflow) ;; *) die "unknown image '${name}' (serving, training or mlflow)" ;; esac
+  case "${name}" in serving | training | mlflow | runner | base) ;; *) die "unknown image '${name}' (serving, training, mlflow, runner or base)" ;; esac
 done
 
 scratch="$(mktemp -d)"
@@ -112,7 +115,11 @@ build() {
   local name="$1" t0
   t0="$(now)"
   say "build localhost/aip-${name}:${TAG} (containers/${name}.Containerfile, BASE=${BASE}, VARIANT=${VARIANT})"
-  if ! podman build "${build_opts[@]}" -f "containers/${name}.Containerfile" -t "localhost/aip-${name}:${TAG}" . \
+  local extra=()
+  if [[ "${name}" == runner && "${BASE}" == "${DEBIAN_BASE}" ]]; then
+    extra+=(--build-arg "RUNNER_DOWNLOADS=${RUNNER_DOWNLOADS:-0}")
+  fi
+  if ! podman build "${build_opts[@]}" "${extra[@]}" -f "containers/${name}.Containerfile" -t "localhost/aip-${name}:${TAG}" . \
     >"${scratch}/build-${name}.log" 2>&1; then
     tail -40 "${scratch}/build-${name}.log" >&2
     die "podman build of ${name} failed (last lines above)"
@@ -135,6 +142,20 @@ smoke_serving() {
   out="$(podman run --rm --no-healthcheck --network host --read-only --tmpfs /tmp "${image}" validate 2>&1)" ||
     die "serving: 'aip validate' failed (read-only root, default user):"$'\n'"${out}"
   say "serving: aip --version, --help and validate pass (read-only root, uid 10001) in $(took "${t0}")"
+}
+
+# The runner image built on the local base: the tool layer only (the actions/runner tarball, kubectl and
+# helm are downloads, skipped here; see containers/runner.Containerfile). Each tool it has must run.
+smoke_runner() {
+  local image="localhost/aip-runner:${TAG}" out
+  out="$(podman run --rm --no-healthcheck --network host "${image}" sh -ec '
+    git --version; make --version | head -1; python3.11 --version; aws --version; jq --version
+    id -u; test -w "$HOME"
+    for tool in kubectl helm; do
+      if command -v "$tool" >/dev/null; then "$tool" version --client 2>&1 | head -1
+      else echo "$tool: not in this build (RUNNER_DOWNLOADS=0)"; fi
+    done' 2>&1)" || die "runner: a tool is missing or broken:"$'\n'"${out}"
+  say "runner: $(echo "${out}" | tr '\n' ';' | sed 's/;/; /g')"
 }
 
 smoke_training() {
@@ -169,10 +190,16 @@ smoke_mlflow() {
 t_all="$(now)"
 avail="$(df -Pk / | awk 'NR == 2 { printf "%d", $4 / 1048576 }')"
 [[ "${avail}" -ge 12 ]] || die "only ${avail} GB free on /: the images need ~12 GB while building"
-[[ "${BASE}" == "${DEBIAN_BASE}" ]] && build_debian_base
-pip_settings
-for name in "${wanted[@]}"; do build "${name}"; done
-if [[ "${SMOKE}" == 1 ]]; then
-  for name in "${wanted[@]}"; do "smoke_${name}"; done
+[[ "${BASE}" == "${DEBIAN_BASE}" || " ${wanted[*]} " == *" base "* ]] && build_debian_base
+# `base` is made above; the runner's downloads (runner tarball, kubectl, helm) are off where the base is
+# the local one (no GitHub or dl.k8s.io here), on where a real BASE is given (CI).
+images=()
+for name in "${wanted[@]}"; do [[ "${name}" == base ]] || images+=("${name}"); done
+if [[ ${#images[@]} -gt 0 ]]; then
+  pip_settings
+  for name in "${images[@]}"; do build "${name}"; done
+  if [[ "${SMOKE}" == 1 ]]; then
+    for name in "${images[@]}"; do "smoke_${name}"; done
+  fi
 fi
 say "done in $(took "${t_all}")"

@@ -2,7 +2,7 @@
 
     .venv-tools/bin/python infra/tools/infra_check.py            # everything
     .venv-tools/bin/python infra/tools/infra_check.py checkov k8s # some steps
-    steps: fmt validate test knowable checkov compliance ansible k8s capacity
+    steps: fmt validate test knowable checkov compliance ansible molecule k8s capacity
 
 Runs in the tools virtualenv (`make tools-venv`); only `capacity` calls the runtime venv's pytest. Each step prints what it
 checked and why it failed; the exit status is non-zero when any step fails. The edge: `init` and
@@ -35,7 +35,7 @@ KUBERNETES_VERSION = "1.35.0"  # the EKS version in infra/modules/eks-cluster (s
 CHECKOV_TARGETS = ["modules", "envs/bootstrap", "envs/dev", "envs/staging", "envs/prod"]  # one run each: checkov dedups equal addresses across roots
 ORG_POLICIES = {"CKV_ORG_1", "CKV_ORG_2", "CKV_ORG_3", "CKV_ORG_4", "CKV2_ORG_5", "CKV2_ORG_6"}  # must all have run
 PARALLEL = max(1, min(2, os.cpu_count() or 1))  # the CI machine has 2 cores
-STEPS = ("fmt", "validate", "test", "knowable", "checkov", "compliance", "ansible", "k8s", "capacity")
+STEPS = ("fmt", "validate", "test", "knowable", "checkov", "compliance", "ansible", "molecule", "k8s", "capacity")
 
 _TMP = Path(tempfile.mkdtemp(prefix="infra-check-"))
 ENV = {
@@ -485,6 +485,16 @@ def step_test() -> str:
     return f"terraform test: {', '.join(done)} pass"
 
 
+def step_molecule() -> str:
+    """Molecule on podman for the runner roles that need no GPU (infra/tools/molecule_check.sh): converge,
+    idempotence, verify in a systemd container; needs podman (`make system-deps`)."""
+    proc = run(["bash", str(INFRA / "tools" / "molecule_check.sh")], timeout=900)
+    if proc.returncode != 0:
+        raise CheckFailed(f"infra/tools/molecule_check.sh:\n{proc.stdout[-6000:]}{proc.stderr[-3000:]}")
+    last = [line for line in proc.stdout.splitlines() if line.startswith("molecule:")][-1:]
+    return f"Molecule (podman): create, converge, idempotence, verify, destroy passed ({' '.join(last)})"
+
+
 def step_capacity() -> str:
     """The GPU arithmetic (tests/infra/test_gpu_capacity.py): it renders the overlays and runs the deploy
     backend on them, so it runs in the runtime venv (`make setup`), not in this one."""
@@ -507,6 +517,7 @@ STEP_FUNCS: dict[str, Callable[[], str]] = {
     "checkov": step_checkov,
     "compliance": step_compliance,
     "ansible": step_ansible,
+    "molecule": step_molecule,
     "k8s": step_k8s,
     "capacity": step_capacity,
 }

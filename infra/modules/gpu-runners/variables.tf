@@ -144,7 +144,9 @@ variable "tags" {
 variable "arc_runner_image" {
   description = "Runner container image of the ARC scale set, pinned by exact tag or digest (never `latest`)."
   type        = string
-  default     = "ghcr.io/actions/actions-runner:2.328.0"
+  # GitHub's runner image by digest; a fork points it at its own build of containers/runner.Containerfile
+  # (the tools the jobs call: make, Python 3.11, awscli, kubectl, helm), pushed by digest.
+  default = "ghcr.io/actions/actions-runner:2.328.0@sha256:db0dcae6d28559e54277755a33aba7d0665f255b3bd2a66cdc5e132712f155e0"
 
   validation {
     condition     = can(regex("@sha256:[0-9a-f]{64}$", var.arc_runner_image)) || (can(regex(":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.arc_runner_image)) && !endswith(var.arc_runner_image, ":latest"))
