@@ -197,7 +197,13 @@ def test_only_the_external_secrets_role_reads_the_database_secret(hcl: Hcl) -> N
     assert "master_user_secret[0].secret_arn" in locals_["db_secret_arn"]
     policies = mlflow["data"]["aws_iam_policy_document"]
     read = statements(policies["secrets"])
-    assert set(read) == {"ReadDatabaseSecret", "DecryptDatabaseSecret"}
+    # Exactly two secrets: the database login and the server's own credentials (aip-auth, ADR 0019).
+    assert set(read) == {"ReadDatabaseSecret", "ReadAuthSecret", "DecryptDatabaseSecret"}
+    assert read["ReadAuthSecret"]["resources"] == "${aws_secretsmanager_secret.auth[0].arn}"
+    auth = mlflow["resource"]["aws_secretsmanager_secret"]["auth"]
+    assert one(auth["kms_key_id"]) == "${aws_kms_key.this[0].arn}"  # the same key the decrypt allows
+    # Terraform makes the container only: no secret value (so no password) in state.
+    assert "aws_secretsmanager_secret_version" not in mlflow["resource"]
     assert read["ReadDatabaseSecret"]["actions"] == [
         "secretsmanager:GetSecretValue",
         "secretsmanager:DescribeSecret",
