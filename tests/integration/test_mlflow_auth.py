@@ -169,7 +169,9 @@ def test_the_prod_deploy_user_moves_prod_with_mlflows_client_credentials(
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", PROD[0])
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", PROD[1])
     before = _metric(server, "prod", PROD[0], "allowed")
-    previous = Registry(MlflowClient(server.url)).set_alias(MODEL, "prod", "2")
+    # registry_uri too: a global one set earlier in the process (mlflow.set_registry_uri) would win.
+    client = MlflowClient(server.url, registry_uri=server.url)
+    previous = Registry(client).set_alias(MODEL, "prod", "2")
     assert previous == "1"
     assert server.alias("prod") == "2"
     assert _metric(server, "prod", PROD[0], "allowed") == before + 1
@@ -189,7 +191,8 @@ def test_the_same_client_as_the_dev_user_is_refused_with_the_reason(
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", DEV[1])
     current = server.alias("prod")
     with pytest.raises(MlflowException, match="may not move @prod"):
-        MlflowClient(server.url).set_registered_model_alias(MODEL, "prod", "3")
+        client = MlflowClient(server.url, registry_uri=server.url)
+        client.set_registered_model_alias(MODEL, "prod", "3")
     assert server.alias("prod") == current
 
 
