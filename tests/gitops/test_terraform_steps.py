@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,6 +33,11 @@ def _recording_terraform(bin_dir: Path, log: Path, fail_on: str = "") -> None:
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
 
+def _ci_terraform(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`aip ci terraform ARGS` with the stand-ins of tmp_path/bin first on PATH."""
+    return run_aip(REPO_ROOT, "ci", "terraform", *args, env=_env(tmp_path / "bin", tmp_path))
+
+
 def _env(bin_dir: Path, tmp_path: Path) -> dict[str, str]:
     return {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
@@ -43,9 +49,7 @@ def test_plan_never_takes_the_state_lock_and_init_keeps_the_lock_file(tmp_path: 
     bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
     bin_dir.mkdir()
     _recording_terraform(bin_dir, log)
-    result = run_aip(
-        REPO_ROOT, "ci", "terraform", "plan", "--root", "infra/envs/dev", env=_env(bin_dir, tmp_path)
-    )
+    result = _ci_terraform(tmp_path, "plan", "--root", "infra/envs/dev")
     assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()
     assert calls[0] == "-chdir=" + str(REPO_ROOT / "infra/envs/dev") + " init -input=false -lockfile=readonly"
@@ -57,9 +61,7 @@ def test_apply_locks_the_state_and_a_failing_step_stops_with_its_status(tmp_path
     bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
     bin_dir.mkdir()
     _recording_terraform(bin_dir, log, fail_on="apply")
-    result = run_aip(
-        REPO_ROOT, "ci", "terraform", "apply", "--root", "infra/envs/dev", env=_env(bin_dir, tmp_path)
-    )
+    result = _ci_terraform(tmp_path, "apply", "--root", "infra/envs/dev")
     assert result.returncode == 3
     assert "Error: state locked" in result.stdout + result.stderr
     init, apply = log.read_text().splitlines()
@@ -110,11 +112,9 @@ def test_a_first_apply_through_the_tunnel_brings_the_aws_side_up_then_applies_th
     _stateful_terraform(bin_dir, log, tmp_path / "state.json")
     _ssm_stand_in(bin_dir, aws_log)
     port = free_port()
-    result = run_aip(
-        REPO_ROOT,
-        "ci", "terraform", "apply", "--root", "infra/envs/dev", "--tunnel", "--tunnel-port", str(port),
-        env=_env(bin_dir, tmp_path),
-    )  # fmt: skip
+    result = _ci_terraform(
+        tmp_path, "apply", "--root", "infra/envs/dev", "--tunnel", "--tunnel-port", str(port)
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     applies = [c.split()[1:] for c in log.read_text().splitlines() if c.split()[1] == "apply"]
     assert len(applies) == 2
@@ -130,16 +130,7 @@ def test_a_plan_without_a_tunnel_host_plans_the_aws_side_only(tmp_path: Path):
     bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
     bin_dir.mkdir()
     _stateful_terraform(bin_dir, log, tmp_path / "state.json")
-    result = run_aip(
-        REPO_ROOT,
-        "ci",
-        "terraform",
-        "plan",
-        "--root",
-        "infra/envs/dev",
-        "--tunnel",
-        env=_env(bin_dir, tmp_path),
-    )
+    result = _ci_terraform(tmp_path, "plan", "--root", "infra/envs/dev", "--tunnel")
     assert result.returncode == 0, result.stdout + result.stderr
     plans = [c for c in log.read_text().splitlines() if c.split()[1] == "plan"]
     assert (
@@ -161,16 +152,7 @@ def test_a_tunnel_that_never_opens_fails_with_the_session_output(tmp_path: Path)
         "echo 'An error occurred (TargetNotConnected): i-1 is not connected.'\nexit 254\n"
     )
     aws.chmod(aws.stat().st_mode | stat.S_IEXEC)
-    result = run_aip(
-        REPO_ROOT,
-        "ci",
-        "terraform",
-        "apply",
-        "--root",
-        "infra/envs/dev",
-        "--tunnel",
-        env=_env(bin_dir, tmp_path),
-    )
+    result = _ci_terraform(tmp_path, "apply", "--root", "infra/envs/dev", "--tunnel")
     assert result.returncode != 0
     assert "TargetNotConnected" in result.stderr + result.stdout
     assert not [c for c in log.read_text().splitlines() if c.split()[1] == "apply"]  # nothing applied
@@ -180,16 +162,7 @@ def test_a_root_without_a_cluster_plans_directly_even_with_tunnel(tmp_path: Path
     bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
     bin_dir.mkdir()
     _stateful_terraform(bin_dir, log, tmp_path / "state.json")
-    result = run_aip(
-        REPO_ROOT,
-        "ci",
-        "terraform",
-        "plan",
-        "--root",
-        "infra/envs/bootstrap",
-        "--tunnel",
-        env=_env(bin_dir, tmp_path),
-    )
+    result = _ci_terraform(tmp_path, "plan", "--root", "infra/envs/bootstrap", "--tunnel")
     assert result.returncode == 0, result.stdout + result.stderr
     (plan,) = [c for c in log.read_text().splitlines() if c.split()[1] == "plan"]
     assert "-var=" not in plan  # bootstrap declares neither install_platform_releases nor a tunnel port
