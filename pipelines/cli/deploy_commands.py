@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pipelines.deploy.result import DeployResult
+    from pipelines.repo.layout import Repo
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,7 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
             "fingerprint was never registered. Docs: docs/deploy.md"
         ),
     )
-    p.add_argument("model", help="model name (a folder under models/)")
+    p.add_argument(
+        "model", help="model name (a folder under models/), or a prompt name (prompts/: a replayed canary)"
+    )
     p.add_argument("--env", metavar="ENV", help="environment from platform.yaml (default: 'local')")
     p.add_argument(
         "--version",
@@ -70,6 +73,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from pipelines.repo.layout import Repo
 
     repo = Repo.discover()
+    if args.model in repo.prompt_names():
+        return _deploy_prompt(repo, args)
     repo.model(args.model)  # unknown model: a ConfigError naming the folders there are
     ctx = Context.open(repo, args.env)
     from pipelines.observability import logs
@@ -125,3 +130,37 @@ def _write_report(path: Path, result: DeployResult) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(as_dict(result), indent=2), encoding="utf-8")
+
+
+def _deploy_prompt(repo: Repo, args: argparse.Namespace) -> int:
+    """`aip deploy PROMPT`: the commit's prompt version (or --version), canaried against @ENV."""
+    from pipelines.deploy.prompt_canary import deploy_prompt
+    from pipelines.observability import logs
+    from pipelines.prompts import prompt_file
+    from pipelines.prompts import registry as prompt_registry
+    from pipelines.prompts.fingerprint import compute
+    from pipelines.registry.context import Context
+    from pipelines.vectors import open_store
+
+    ctx = Context.open(repo, args.env)
+    logs.start_progress("aip-deploy", ctx.env)
+    version = args.version
+    if version is None:
+        config = prompt_file(repo, args.model)
+        _, settings = repo.environment(ctx.env)
+        store = open_store(repo, config.retrieval.dataset, settings.vector_store, settings.milvus_uri)
+        fingerprint = compute(repo, config, store.manifest.version)
+        registered = prompt_registry.version_for(ctx.client, args.model, fingerprint.digest)
+        if registered is None:
+            print(
+                f"{args.model}: fingerprint {fingerprint.short} at HEAD was never registered; "
+                f"`aip run {args.model} --env {ctx.env}` evaluates and registers it; "
+                "the environment was not changed",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        version = registered.version
+        print(f"{args.model}: fingerprint {fingerprint.short} at HEAD is v{version}")
+    result = deploy_prompt(ctx, args.model, version, progress=logs.progress)
+    print(f"{args.model}: {result.verdict.replace('_', ' ')} v{result.candidate} ({result.reason})")
+    return 0 if result.ok else EXIT_FAILED

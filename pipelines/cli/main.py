@@ -1,7 +1,8 @@
 """`aip`: every lifecycle step as a command that runs the same on a laptop and in CI.
 
     aip validate                      check every config file and the references between them
-    aip run [MODEL ...] [--env ENV]   the main job: validate, data, train, evaluate, register, deploy
+    aip run [NAME ...] [--env ENV]    the main job: validate, data, train, evaluate, register, deploy
+    aip prompts answer NAME "QUESTION"  a prompt's answer with its citations (prompts/<name>/)
     aip data validate DATASET         Great Expectations on the ingested data (DVC stage)
     aip deploy MODEL --env ENV        canary a registered version; promote or roll back
     aip serve --env ENV               serve the models the environment alias points at
@@ -94,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="pipelines.cli.commands:cmd_register")
 
     p = sub.add_parser("run", help="the main job: validate, data, train, evaluate, register, deploy")
-    p.add_argument("models", nargs="*", metavar="MODEL", help="models to run (default: all)")
+    p.add_argument(
+        "models", nargs="*", metavar="NAME", help="models and prompts to run (default: every model and prompt)"
+    )
     _env_option(p)
     p.add_argument("--summary-json", metavar="FILE", help="also write the summary table as JSON")
     demo = p.add_mutually_exclusive_group()
@@ -119,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     from pipelines.cli.deploy_commands import add_parser  # argparse only; the engine loads in its handler
 
     add_parser(sub)
+
+    from pipelines.cli.prompt_commands import add_parser as add_prompt_parser
+
+    add_prompt_parser(sub)
 
     p = sub.add_parser("fingerprint", help="print a model's fingerprint and what it is made of")
     p.add_argument("model", help="model name")

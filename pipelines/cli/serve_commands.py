@@ -32,6 +32,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not 0 <= port <= 65535 or (name == "--rest-port" and port == 0):
             print(f"error: {name} {port}: expected a port number (1-65535; 0 disables gRPC)", file=sys.stderr)
             return EXIT_USAGE
+    prompts = [p.strip() for p in args.prompts.split(",") if p.strip()] if args.prompts else None
     options = ServeOptions(
         env=contract.env,
         models=contract.models,
@@ -47,6 +48,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         auth_token_env=args.auth_token_env,
         admin_token_env=args.admin_token_env,
         enable_fault_injection=args.enable_fault_injection,
+        prompts=prompts,
+        no_prompts=args.no_prompts,
     )
     code: int = run_server(Repo.discover(), options, progress=_progress)
     return code

@@ -3,7 +3,7 @@
 from pipelines.config._yaml import line_of, load_yaml
 from pipelines.config.dataset import DatasetConfig, SplitConfig
 from pipelines.config.errors import ConfigError, Problem
-from pipelines.config.load import load_dataset, load_model, load_platform
+from pipelines.config.load import load_cases, load_dataset, load_model, load_platform, load_prompt
 from pipelines.config.model import (
     METRICS,
     BehaviouralCase,
@@ -14,13 +14,16 @@ from pipelines.config.model import (
     TextClassifierConfig,
 )
 from pipelines.config.platform import Environment, PlatformConfig
+from pipelines.config.prompt import PROMPT_METRICS, Cases, PromptConfig, PromptGate
 
 AnyModelConfig = TextClassifierConfig | TabularClassifierConfig
 
 __all__ = [
     "METRICS",
+    "PROMPT_METRICS",
     "AnyModelConfig",
     "BehaviouralCase",
+    "Cases",
     "ConfigError",
     "DatasetConfig",
     "Environment",
@@ -29,12 +32,16 @@ __all__ = [
     "ModelConfig",
     "PlatformConfig",
     "Problem",
+    "PromptConfig",
+    "PromptGate",
     "SplitConfig",
     "TabularClassifierConfig",
     "TextClassifierConfig",
     "line_of",
+    "load_cases",
     "load_dataset",
     "load_model",
     "load_platform",
+    "load_prompt",
     "load_yaml",
 ]

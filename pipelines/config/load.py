@@ -13,6 +13,8 @@ from pipelines.config.dataset import DatasetConfig
 from pipelines.config.errors import ConfigError, Problem
 from pipelines.config.model import TASKS, TabularClassifierConfig, TextClassifierConfig
 from pipelines.config.platform import PlatformConfig
+from pipelines.config.prompt import Cases, PromptConfig
+from pipelines.config.prompt_template import check_template, template_variables
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -106,3 +108,65 @@ def load_model(path: Path) -> TextClassifierConfig | TabularClassifierConfig:
     config = _validate(path, TASKS[task], data, tree)
     _check_name_matches_folder(path, tree, config.name)
     return config  # type: ignore[return-value]
+
+
+def load_prompt(path: Path) -> PromptConfig:
+    """prompt.yaml, with its template files: each exists, renders, and uses exactly the declared variables."""
+    data, tree = load_yaml(path)
+    config = _validate(path, PromptConfig, data, tree)
+    _check_name_matches_folder(path, tree, config.name)
+    problems = []
+    for role in ("system", "user"):
+        key = ("template", role)
+        file = path.parent / getattr(config.template, role)
+        if not file.is_file():
+            problems.append(
+                Problem(path, line_of(tree, key), ".".join(key), f"no file {file.name} in {path.parent}")
+            )
+            continue
+        problems += [Problem(file, line, "", message) for line, message in check_template(file.read_text())]
+    if problems:
+        raise ConfigError(problems)
+    declared = set(config.variables)
+    used = set().union(
+        *(
+            template_variables((path.parent / f).read_text())
+            for f in (config.template.system, config.template.user)
+        )
+    )
+    for name in sorted(used - declared):
+        problems.append(
+            Problem(
+                path,
+                line_of(tree, ("variables",)),
+                "variables",
+                f"template uses '{{{{ {name} }}}}', which is not declared",
+            )
+        )
+    for name in sorted(declared - used):
+        problems.append(
+            Problem(
+                path,
+                line_of(tree, ("variables", name)),
+                f"variables.{name}",
+                "declared but no template uses it",
+            )
+        )
+    cases = path.parent / config.evaluation.cases
+    if not cases.is_file():
+        problems.append(
+            Problem(
+                path,
+                line_of(tree, ("evaluation", "cases")),
+                "evaluation.cases",
+                f"no file {cases.name} in {path.parent}",
+            )
+        )
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def load_cases(path: Path) -> Cases:
+    data, tree = load_yaml(path)
+    return _validate(path, Cases, data, tree)

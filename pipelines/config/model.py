@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -24,6 +24,9 @@ METRICS: dict[str, bool] = {
 
 
 class Gate(StrictModel):
+    known_metrics: ClassVar[dict[str, bool]] = METRICS
+    """The metrics this kind of gate may name (prompts have their own: config/prompt.py)."""
+
     metric: str
     """Metric on the held-out test split (see METRICS in pipelines/config/model.py)."""
     min: float | None = None
@@ -35,8 +38,8 @@ class Gate(StrictModel):
 
     @model_validator(mode="after")
     def _one_threshold(self) -> Gate:
-        if self.metric not in METRICS:
-            allowed = ", ".join(sorted(METRICS))
+        if self.metric not in self.known_metrics:
+            allowed = ", ".join(sorted(self.known_metrics))
             raise ValueError(f"unknown metric '{self.metric}' (allowed: {allowed})")
         if sum(v is not None for v in (self.min, self.max, self.max_regression)) != 1:
             raise ValueError("a gate sets exactly one of min, max, max_regression")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -51,6 +51,17 @@ class Environment(StrictModel):
     environment of the same name, which must then have required reviewers (docs/gitops.md)."""
     kubernetes_namespace: str | None = None
     """Namespace that the model server runs in; None for processes on this machine."""
+    generator_endpoint: str | None = None
+    """OpenAI-compatible base URL (ending in `/v1`) that answers this environment's prompts: vLLM on
+    the cluster or a managed API. None: the local SmolLM2-135M-Instruct (docs/generation.md)."""
+    generator_model: str | None = None
+    """Model name sent to `generator_endpoint`; None sends the prompt's own `generator.model`."""
+    generator_api_key_env: str | None = None
+    """Environment variable holding the bearer token for `generator_endpoint` (never the token)."""
+    vector_store: Literal["faiss", "milvus"] = "faiss"
+    """Where prompts retrieve from: the FAISS index versioned with the documents dataset, or Milvus."""
+    milvus_uri: str | None = None
+    """Milvus server (`http(s)://host:19530`) or a milvus-lite file; None: `<state_dir>/milvus.db`."""
 
 
 class PlatformConfig(StrictModel):

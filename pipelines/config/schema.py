@@ -11,11 +11,14 @@ from pydantic import TypeAdapter
 from pipelines.config.dataset import DatasetConfig
 from pipelines.config.model import ModelConfig
 from pipelines.config.platform import PlatformConfig
+from pipelines.config.prompt import Cases, PromptConfig
 
 SCHEMA_FILES: dict[str, Any] = {
     "platform.schema.json": PlatformConfig,
     "model.schema.json": ModelConfig,
     "dataset.schema.json": DatasetConfig,
+    "prompt.schema.json": PromptConfig,
+    "prompt-cases.schema.json": Cases,
 }
 
 

@@ -1,9 +1,10 @@
 """`prepare`: the data step of `aip run`, driving DVC as a subprocess.
 
 For one dataset: point DVC at the environment's remote, pull what the remote has, `dvc repro` the
-dataset's pipeline (ingest -> validate -> split; DVC skips stages whose inputs are unchanged), push the
-results, and return the data version. DVC runs as `python -m dvc` from this interpreter, with this
-environment's `bin/` first on PATH so the stages' `aip ...` commands are this install's.
+dataset's pipeline (ingest -> validate -> split, or ingest -> validate -> index for a documents dataset;
+DVC skips stages whose inputs are unchanged), push the results, and return the data version. DVC runs
+as `python -m dvc` from this interpreter, with this environment's `bin/` first on PATH so the stages'
+`aip ...` commands are this install's.
 
 Remotes never live in the committed `.dvc/config`: platform.yaml is the one place an environment's
 storage is declared, so it is written to `.dvc/config.local` (git-ignored by DVC) on every run as
@@ -35,7 +36,7 @@ def prepare(repo: Repo, dataset: str, env: str | None = None, *, push: bool = Tr
     Raises DataValidationError (with the report) when the validate stage fails, so training never starts
     on bad data; DataError with DVC's last lines for any other failure.
     """
-    repo.dataset(dataset)  # a bad or missing dataset.yaml fails here, naming the file
+    cfg = repo.dataset(dataset)  # a bad or missing dataset.yaml fails here, naming the file
     pipeline = repo.dataset_dir(dataset) / "dvc.yaml"
     if not pipeline.is_file():
         raise DataError(
@@ -49,7 +50,8 @@ def prepare(repo: Repo, dataset: str, env: str | None = None, *, push: bool = Tr
     if pulled.returncode != 0:
         _say(dataset, "not in remote yet, reproducing")
 
-    _say(dataset, "reproducing (ingest -> validate -> split)...")
+    last = "index" if cfg.kind == "documents" else "split"
+    _say(dataset, f"reproducing (ingest -> validate -> {last})...")
     repro = run_dvc(repo, "repro", target)
     if repro.returncode != 0:
         _raise_repro_failure(repo, dataset, repro)

@@ -32,8 +32,7 @@ def ingest(repo: Repo, dataset: str) -> Path:
         frame = function(**cfg.ingest)
     except TypeError as exc:  # a key in dataset.yaml's `ingest` the function does not take
         raise DataError(f"{dataset}: {source}: ingest(**{cfg.ingest!r}) failed: {exc}") from exc
-    wanted = [cfg.label_column, *([cfg.text_column] if cfg.text_column else []), *(cfg.feature_columns or [])]
-    _check_frame(dataset, source, frame, wanted)
+    _check_frame(dataset, source, frame, cfg.columns)
     return write_csv(frame.reset_index(drop=True), raw_csv(repo, dataset))
 
 

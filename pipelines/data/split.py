@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 def split(repo: Repo, dataset: str) -> dict[str, Path]:
     """Split `data/raw.csv` per dataset.yaml's `split` into `data/splits/{train,validation,test}.csv`."""
     cfg = repo.dataset(dataset)
+    if cfg.kind == "documents":
+        raise DataError(
+            f"{dataset}: a documents dataset is indexed, not split: run `aip vectors build {dataset}`"
+        )
     raw = raw_csv(repo, dataset)
     if not raw.is_file():
         raise DataError(f"{dataset}: {raw} does not exist; run `aip data ingest {dataset}` first")

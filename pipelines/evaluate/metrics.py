@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipelines.config import METRICS
+from pipelines.config import METRICS, PROMPT_METRICS
 
 __all__ = ["METRICS", "compute_metrics", "expected_calibration_error", "higher_is_better"]
 
@@ -20,9 +20,11 @@ _EPS = 1e-15  # probability floor for log loss
 
 
 def higher_is_better(metric: str) -> bool:
-    if metric not in METRICS:
-        raise KeyError(f"unknown metric '{metric}' (known: {', '.join(sorted(METRICS))})")
-    return METRICS[metric]
+    """Direction of a model metric (config/model.py) or a prompt metric (config/prompt.py)."""
+    known = METRICS | PROMPT_METRICS
+    if metric not in known:
+        raise KeyError(f"unknown metric '{metric}' (known: {', '.join(sorted(known))})")
+    return known[metric]
 
 
 def expected_calibration_error(y: np.ndarray, proba: np.ndarray, bins: int = _ECE_BINS) -> float:

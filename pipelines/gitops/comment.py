@@ -172,8 +172,15 @@ def post(markdown: str, marker: str = MARKER) -> str:
         return "summary only (API error)"
 
 
+def prompt_sections(reports: Path) -> str:
+    """Each prompt evaluation the PR's jobs wrote (`aip prompts evaluate`: metrics, the difference
+    from the champion prompt, gates, failing cases), under the models' table."""
+    files = sorted(reports.glob("*/prompts/*/evaluation.md")) if reports.is_dir() else []
+    return "".join("\n" + f.read_text(encoding="utf-8") for f in files)
+
+
 def comment(folder: Path, reports: Path, *, post_it: bool, out: Path | None) -> str:
-    markdown = render(load_rows(folder, reports))
+    markdown = render(load_rows(folder, reports)) + prompt_sections(reports)
     write_summary(markdown)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ Writes step outputs that later jobs read (`needs.plan.outputs.*`):
     matrix      the models as a matrix (`{"include": [{"model": ..., "dataset": ...}]}`): without --env
                 (pull requests) the models the diff affects; with --env (deploys) every model
     models      "true" when the matrix holds any model
+    prompt_matrix, prompts   the same for prompts (`{"include": [{"prompt": ..., "dataset": ...}]}`)
     infra, workflows, dashboards    "true" when those changed
     infra_roots the affected Terraform roots as a JSON list
 With --env ENV (a platform environment, or its branch `env/<name>`), also:
@@ -46,6 +47,12 @@ def runs_on(runner: str | None, labels: list[str]) -> str:
     return json.dumps(labels or [HOSTED])
 
 
+def _prompt_dataset(repo: Repo, prompt: str) -> str:
+    from pipelines.config import load_prompt
+
+    return load_prompt(repo.prompt_dir(prompt) / "prompt.yaml").retrieval.dataset
+
+
 def plan(repo: Repo, base: str | None, head: str | None = None, env: str | None = None) -> dict[str, Any]:
     from pipelines.repo.affected import affected, changed_files
 
@@ -60,9 +67,16 @@ def plan(repo: Repo, base: str | None, head: str | None = None, env: str | None 
     # Deploys (--env): every model, level-based (module docstring); pull requests: the affected ones.
     models = repo.model_names() if env is not None else data["models"]
     include = [{"model": m, "dataset": repo.model(m).dataset} for m in models]
+    # Prompts: the same rule (deploys: every prompt, level-based; pull requests: the affected ones).
+    prompts = (
+        repo.prompt_names() if env is not None or base is None or base.strip("0") == "" else data["prompts"]
+    )
+    prompt_include = [{"prompt": p, "dataset": _prompt_dataset(repo, p)} for p in prompts]
     outputs: dict[str, str] = {
         "matrix": json.dumps({"include": include or [{"model": "none", "dataset": "none"}]}),
         "models": str(bool(models)).lower(),
+        "prompt_matrix": json.dumps({"include": prompt_include or [{"prompt": "none", "dataset": "none"}]}),
+        "prompts": str(bool(prompts)).lower(),
         "infra": str(bool(data["infra_roots"])).lower(),
         "infra_roots": json.dumps(data["infra_roots"] or ["none"]),
         "workflows": str(data["workflows"] or any(f.startswith(".github/") for f in data["files"])).lower(),

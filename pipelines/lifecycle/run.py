@@ -30,6 +30,7 @@ from pipelines.repo.layout import Repo
 
 if TYPE_CHECKING:
     from pipelines.deploy.result import DeployResult
+    from pipelines.prompts.flow import PromptRun
 
 Status = Literal[
     "pending",  # not through its steps yet
@@ -73,10 +74,11 @@ class RunReport:
     env: str
     outcomes: list[ModelOutcome]
     seconds: dict[str, float]  # shared steps: validate, data
+    prompts: list[PromptRun] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(o.ok for o in self.outcomes)
+        return all(o.ok for o in self.outcomes) and all(p.ok for p in self.prompts)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +86,7 @@ class RunReport:
             "ok": self.ok,
             "seconds": self.seconds,
             "models": [o.__dict__ | {"ok": o.ok} for o in self.outcomes],
+            "prompts": [p.__dict__ | {"ok": p.ok} for p in self.prompts],
         }
 
 
@@ -108,21 +111,28 @@ def run(
     validate_repo(repo, raise_on_error=True)
     shared = {"validate": time.perf_counter() - start}
 
-    names = models or repo.model_names()
-    unknown = sorted(set(names) - set(repo.model_names()))
+    # Names may be models or prompts; none names every model and every prompt.
+    asked = models or repo.model_names() + repo.prompt_names()
+    unknown = sorted(set(asked) - set(repo.model_names()) - set(repo.prompt_names()))
     if unknown:
         raise steps.StepFailed(
-            f"unknown model(s): {', '.join(unknown)} (models/ has: {', '.join(repo.model_names())})"
+            f"unknown model or prompt(s): {', '.join(unknown)} "
+            f"(models/ has: {', '.join(repo.model_names())}; "
+            f"prompts/ has: {', '.join(repo.prompt_names()) or 'none'})"
         )
+    names = [n for n in asked if n in repo.model_names()]
+    prompt_names = [n for n in asked if n in repo.prompt_names()]
     ctx = Context.open(repo, env)
     outcomes = {name: ModelOutcome(name) for name in names}
 
-    # Data once per dataset; a dataset that fails stops only the models that read it.
+    # Data once per dataset; a dataset that fails stops only the models and prompts that read it.
     from pipelines.data import DataError, prepare
+    from pipelines.prompts import prompt_file
 
     start = time.perf_counter()
     failed_data: dict[str, str] = {}
-    for dataset in sorted({repo.model(n).dataset for n in names}):
+    prompt_datasets = {p: prompt_file(repo, p).retrieval.dataset for p in prompt_names}
+    for dataset in sorted({repo.model(n).dataset for n in names} | set(prompt_datasets.values())):
         say(f"==> data: {dataset}")
         try:
             prepare(repo, dataset, ctx.env)
@@ -139,9 +149,42 @@ def run(
             continue
         _run_model(ctx, outcome)
     _deploy_step(ctx, [outcomes[n] for n in names], canary_demo)
-    report = RunReport(ctx.env, [outcomes[n] for n in names], shared)
+    prompt_runs = [_run_prompt(ctx, p, failed_data.get(prompt_datasets[p])) for p in prompt_names]
+    report = RunReport(ctx.env, [outcomes[n] for n in names], shared, prompt_runs)
     push_run_report(repo, report)
     return report
+
+
+def _run_prompt(ctx: Context, name: str, data_error: str | None) -> PromptRun:
+    """Evaluate, register and alias one prompt (pipelines/prompts/flow.py); failures stop only it."""
+    from pipelines.deploy.prompt_canary import deploy_prompt
+    from pipelines.prompts.flow import PromptRun, run_prompt
+
+    if data_error is not None:
+        return PromptRun(name, status="failed: data", error=data_error)
+    try:
+        outcome = run_prompt(ctx, name, progress=say, set_alias=False)
+    except Exception as exc:
+        if not is_expected(exc):
+            raise
+        say(f"error: prompt {name}: {exc}")
+        return PromptRun(name, status="failed: evaluate", error=str(exc))
+    if not outcome.ok or outcome.status == "up-to-date":
+        return outcome
+    # The alias moves here: directly for a first version, after a canary against stable otherwise.
+    start = time.perf_counter()
+    try:
+        result = deploy_prompt(ctx, name, outcome.version, progress=say)
+    except Exception as exc:
+        if not is_expected(exc):
+            raise
+        outcome.status, outcome.error, outcome.deploy = "failed: deploy", str(exc), "error"
+        return outcome
+    outcome.seconds["deploy"] = time.perf_counter() - start
+    outcome.deploy, outcome.previous = result.verdict, result.stable or None
+    if not result.ok:
+        outcome.status, outcome.error = "failed: deploy", f"{result.verdict}: {result.reason}"
+    return outcome
 
 
 def metric_batches(report: RunReport, now: float | None = None) -> list[Batch]:

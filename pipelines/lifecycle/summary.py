@@ -49,8 +49,11 @@ def render(report: RunReport) -> str:
         *("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows),
         line,
     ]
+    out += _prompt_rows(report)
     total = sum(report.seconds.values()) + sum(sum(o.seconds.values()) for o in report.outcomes)
-    verdict = "ok" if report.ok else "FAILED: " + ", ".join(o.model for o in report.outcomes if not o.ok)
+    total += sum(sum(p.seconds.values()) for p in report.prompts)
+    failed = [o.model for o in report.outcomes if not o.ok] + [p.name for p in report.prompts if not p.ok]
+    verdict = "ok" if report.ok else "FAILED: " + ", ".join(failed)
     out.append(f"{verdict}   total {total:.1f}s")
     for o in report.outcomes:
         if o.demo:
@@ -71,3 +74,36 @@ def _deploy_cell(o: ModelOutcome) -> str:
     if o.deploy == "promoted" and o.previous:
         return f"promoted v{o.previous}->v{o.version}"
     return o.deploy.replace("_", " ")
+
+
+PROMPT_METRICS = ("recall_at_k", "mrr", "case_pass_rate", "groundedness", "latency_p95_seconds")
+
+
+def _prompt_rows(report: RunReport) -> list[str]:
+    """A second table for prompts: their metrics differ from the models'."""
+    if not report.prompts:
+        return []
+    header = ["prompt", "fingerprint", "version", "status", *PROMPT_METRICS, "gates", "deploy", "eval s"]
+    rows = [
+        [
+            p.name,
+            p.fingerprint or "-",
+            f"v{p.version}" + (f" (was v{p.previous})" if p.previous else "") if p.version else "-",
+            p.status,
+            *(f"{p.metrics[m]:.3f}" if m in p.metrics else "-" for m in PROMPT_METRICS),
+            p.gates or "-",
+            p.deploy.replace("_", " ") or "-",
+            f"{p.seconds['evaluate']:.1f}" if "evaluate" in p.seconds else "-",
+        ]
+        for p in report.prompts
+    ]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    out = [
+        "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+        line,
+        *("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows),
+        line,
+    ]
+    out += [f"prompt {p.name}: {p.error}" for p in report.prompts if p.error]
+    return out

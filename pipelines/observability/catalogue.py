@@ -20,6 +20,10 @@ Source = Literal["server", "controller", "pipeline", "drift", "registry"]
 # Latency buckets (seconds) for a CPU/GPU model server: 1 ms .. 10 s.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+# An LLM answer takes seconds on a CPU: the latency buckets extended to 60 s.
+LLM_LATENCY_BUCKETS = (*LATENCY_BUCKETS, 15.0, 20.0, 30.0, 45.0, 60.0)
+# Generated tokens per second: a 135M model on 2 CPU cores (~10) to a GPU endpoint (hundreds).
+TOKENS_PER_SECOND_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,61 @@ CATALOGUE: tuple[Metric, ...] = (
         "Inputs and predictions sampled to the drift sink.",
         ("model", "version"),
         "server",
+    ),
+    # ---- chat completions (`aip serve`, POST /v1/chat/completions; docs/serving.md) ------------
+    Metric(
+        "aip_llm_requests_total",
+        "counter",
+        "Chat completion requests answered, by prompt, prompt version, environment alias and status code.",
+        ("prompt", "version", "label", "code"),
+        "server",
+    ),
+    Metric(
+        "aip_llm_request_duration_seconds",
+        "histogram",
+        "Time from chat request received to the last byte of the answer (retrieval and generation).",
+        ("prompt", "version", "label"),
+        "server",
+        LLM_LATENCY_BUCKETS,
+    ),
+    Metric(
+        "aip_llm_time_to_first_token_seconds",
+        "histogram",
+        "Time from chat request received to the first generated token (retrieval and prefill included).",
+        ("prompt", "version", "label"),
+        "server",
+        LLM_LATENCY_BUCKETS,
+    ),
+    Metric(
+        "aip_llm_tokens_total",
+        "counter",
+        "Tokens the generator read (kind=prompt: template, context, question) and wrote (kind=completion).",
+        ("prompt", "version", "label", "kind"),
+        "server",
+    ),
+    Metric(
+        "aip_llm_output_tokens_per_second",
+        "histogram",
+        "Completion tokens per second of generation, per answer.",
+        ("prompt", "version", "label"),
+        "server",
+        TOKENS_PER_SECOND_BUCKETS,
+    ),
+    Metric(
+        "aip_llm_refusals_total",
+        "counter",
+        "Questions the assistant declined to answer, by reason (out_of_scope, empty_retrieval, "
+        "injection_filtered).",
+        ("prompt", "version", "label", "reason"),
+        "server",
+    ),
+    Metric(
+        "aip_retrieval_duration_seconds",
+        "histogram",
+        "Time to embed a chat question and search the vector store, by backend (faiss, milvus).",
+        ("prompt", "version", "label", "backend"),
+        "server",
+        LATENCY_BUCKETS,
     ),
     # ---- canary controller (`aip deploy`; re-exported by the server it drives) ----------------
     Metric(

@@ -39,11 +39,11 @@ class Fingerprint:
         return self.digest[:12]
 
 
-def _sha256(data: bytes) -> str:
+def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _canonical(obj: Any) -> bytes:
+def canonical_json(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
@@ -70,11 +70,11 @@ def compute(repo: Repo, model_name: str, data_version: str) -> Fingerprint:
     dataset = repo.dataset(config.dataset)
     lock = repo.root / LOCK_FILE
     parts = {
-        "config": _sha256(_canonical(config.model_dump(mode="json", exclude=_NOT_TRAINING))),
-        "dataset": _sha256(_canonical(dataset.model_dump(mode="json", exclude={"description"}))),
+        "config": sha256_hex(canonical_json(config.model_dump(mode="json", exclude=_NOT_TRAINING))),
+        "dataset": sha256_hex(canonical_json(dataset.model_dump(mode="json", exclude={"description"}))),
         "data": data_version,
         "model_code": hash_files(repo.root, [repo.model_dir(model_name)]),
         "pipeline_code": hash_files(repo.root, [repo.root / p for p in TRAINING_CODE]),
-        "lock": _sha256(lock.read_bytes().replace(b"\r\n", b"\n")) if lock.exists() else "none",
+        "lock": sha256_hex(lock.read_bytes().replace(b"\r\n", b"\n")) if lock.exists() else "none",
     }
-    return Fingerprint(_sha256(_canonical(parts)), parts)
+    return Fingerprint(sha256_hex(canonical_json(parts)), parts)

@@ -2,12 +2,14 @@
 
 Rules (a path may match several):
 - models/<m>/**                → model m
-- datasets/<d>/**              → dataset d and every model trained on it
+- datasets/<d>/**              → dataset d, every model trained on it, every prompt retrieving from it
+- a file outside datasets/<d>/ that d's dvc.yaml stages depend on (docs/**, READMEs for the
+  platform-docs dataset) → dataset d, and its models and prompts
 - prompts/<p>/**               → prompt p
 - dashboards/<x>.dashboard.py  → dashboard x; any other file under dashboards/ → every dashboard
 - infra/envs/<e>/**            → that root; infra/modules/<mod>/** → every root using the module
-- pipelines/**, pyproject.toml, requirements/** → every model and dataset (engine or dependencies)
-- platform.yaml                → every model (environments changed)
+- pipelines/**, pyproject.toml, requirements/** → every model, dataset and prompt (engine or dependencies)
+- platform.yaml                → every model and prompt (environments changed)
 - .github/workflows/**         → workflows
 """
 
@@ -79,19 +81,30 @@ def affected(repo: Repo, files: list[str]) -> Affected:
     result = Affected(files=files)
     models = repo.model_names()
     datasets = repo.dataset_names()
+    prompts = repo.prompt_names()
     readers = {d: {m for m in models if _dataset_of(repo, m) == d} for d in datasets}
+    prompt_readers = {d: {p for p in prompts if _prompt_dataset_of(repo, p) == d} for d in datasets}
+    outside = {d: _outside_deps(repo, d) for d in datasets}
     for path in files:
         parts = path.split("/")
+        for dataset, deps in outside.items():
+            if any(path == dep or path.startswith(dep + "/") for dep in deps):
+                result.datasets.add(dataset)
+                result.models.update(readers[dataset])
+                result.prompts.update(prompt_readers[dataset])
         if path.startswith(ENGINE_PATHS):
             result.models.update(models)
             result.datasets.update(datasets)
+            result.prompts.update(prompts)
         elif path == "platform.yaml":
             result.models.update(models)
+            result.prompts.update(prompts)
         elif parts[0] == "models" and len(parts) > 2 and parts[1] in models:
             result.models.add(parts[1])
         elif parts[0] == "datasets" and len(parts) > 2 and parts[1] in datasets:
             result.datasets.add(parts[1])
             result.models.update(readers[parts[1]])
+            result.prompts.update(prompt_readers[parts[1]])
         elif parts[0] == "prompts" and len(parts) > 2:
             result.prompts.add(parts[1])
         elif parts[0] == "dashboards":
@@ -115,6 +128,38 @@ def _dataset_of(repo: Repo, model: str) -> str | None:
         return repo.model(model).dataset
     except ConfigError:
         return None  # a broken model.yaml is `aip validate`'s to report
+
+
+def _prompt_dataset_of(repo: Repo, prompt: str) -> str | None:
+    from pipelines.config import ConfigError, load_prompt
+
+    try:
+        return load_prompt(repo.prompt_dir(prompt) / "prompt.yaml").retrieval.dataset
+    except ConfigError:
+        return None  # `aip validate` reports it
+
+
+def _outside_deps(repo: Repo, dataset: str) -> set[str]:
+    """Repo paths outside datasets/<d>/ and the engine that d's DVC stages depend on."""
+    from pipelines.config import load_yaml
+
+    folder = repo.dataset_dir(dataset)
+    dvc_yaml = folder / "dvc.yaml"
+    if not dvc_yaml.is_file():
+        return set()
+    data, _ = load_yaml(dvc_yaml)
+    deps = set()
+    for stage in (data or {}).get("stages", {}).values():
+        for dep in stage.get("deps", []):
+            dep = next(iter(dep)) if isinstance(dep, dict) else str(dep)
+            path = (folder / dep).resolve()
+            try:
+                rel = path.relative_to(repo.root.resolve()).as_posix()
+            except ValueError:
+                continue
+            if not rel.startswith(("datasets/", *ENGINE_PATHS)):
+                deps.add(rel)
+    return deps
 
 
 def _roots_using(repo: Repo, module: str) -> set[str]:

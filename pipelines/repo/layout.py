@@ -96,8 +96,15 @@ class Repo:
     def dataset_names(self) -> list[str]:
         return sorted(p.parent.name for p in self.datasets_dir.glob("*/dataset.yaml"))
 
+    @property
+    def prompts_dir(self) -> Path:
+        return self.root / "prompts"
+
+    def prompt_dir(self, name: str) -> Path:
+        return self.prompts_dir / name
+
     def prompt_names(self) -> list[str]:
-        return sorted(p.name for p in (self.root / "prompts").glob("*/") if p.is_dir())
+        return sorted(p.parent.name for p in self.prompts_dir.glob("*/prompt.yaml"))
 
     def dashboard_names(self) -> list[str]:
         return sorted(

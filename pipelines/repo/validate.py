@@ -11,7 +11,11 @@ from typing import Any
 from pipelines.config import ConfigError, Problem, line_of, load_yaml
 from pipelines.repo.layout import Repo
 
-DVC_STAGES = ("ingest", "validate", "split")
+DVC_STAGES = {
+    "text": ("ingest", "validate", "split"),
+    "tabular": ("ingest", "validate", "split"),
+    "documents": ("ingest", "validate", "index"),  # a documents dataset ends in a vector index
+}
 TASK_KIND = {"text-classification": "text", "tabular-classification": "tabular"}
 
 
@@ -31,7 +35,7 @@ def validate_repo(repo: Repo, *, raise_on_error: bool = False) -> list[Problem]:
         config = _collect(problems, repo.dataset, name)
         if config is not None:
             datasets[name] = config
-            problems.extend(_dataset_files(repo, name, config.expectations))
+            problems.extend(_dataset_files(repo, name, config.expectations, DVC_STAGES[config.kind]))
     for name in repo.model_names():
         config = _collect(problems, repo.model, name)
         if config is None:
@@ -70,12 +74,49 @@ def validate_repo(repo: Repo, *, raise_on_error: bool = False) -> list[Problem]:
                             f"'{env}' is not an environment in platform.yaml (allowed: {allowed})",
                         )
                     )
+    for name in repo.prompt_names():
+        problems.extend(_prompt_problems(repo, name, datasets))
     if raise_on_error and problems:
         raise ConfigError(problems)
     return problems
 
 
-def _dataset_files(repo: Repo, name: str, expectations: str) -> list[Problem]:
+def _prompt_problems(repo: Repo, name: str, datasets: dict[str, Any]) -> list[Problem]:
+    """prompt.yaml (templates render, variables declared and used), cases.yaml, its dataset."""
+    from pipelines.config import load_cases, load_prompt
+
+    problems: list[Problem] = []
+    path = repo.prompt_dir(name) / "prompt.yaml"
+    config = _collect(problems, load_prompt, path)
+    if config is None:
+        return problems
+    _collect(problems, load_cases, repo.prompt_dir(name) / config.evaluation.cases)
+    dataset = config.retrieval.dataset
+    _, tree = load_yaml(path)
+    where = line_of(tree, ("retrieval", "dataset"))
+    if dataset not in repo.dataset_names():
+        allowed = ", ".join(repo.dataset_names()) or "none"
+        problems.append(
+            Problem(
+                path,
+                where,
+                "retrieval.dataset",
+                f"dataset '{dataset}' does not exist under datasets/ (have: {allowed})",
+            )
+        )
+    elif dataset in datasets and datasets[dataset].kind != "documents":
+        problems.append(
+            Problem(
+                path,
+                where,
+                "retrieval.dataset",
+                f"'{dataset}' is a {datasets[dataset].kind} dataset; retrieval needs kind documents",
+            )
+        )
+    return problems
+
+
+def _dataset_files(repo: Repo, name: str, expectations: str, stages_wanted: tuple[str, ...]) -> list[Problem]:
     folder = repo.dataset_dir(name)
     problems = []
     config_file = folder / "dataset.yaml"
@@ -90,21 +131,23 @@ def _dataset_files(repo: Repo, name: str, expectations: str) -> list[Problem]:
         problems.extend(_suite_shape(suite))
     dvc_file = folder / "dvc.yaml"
     if not dvc_file.is_file():
-        problems.append(Problem(dvc_file, None, "", "dvc.yaml is missing (stages: ingest, validate, split)"))
+        problems.append(
+            Problem(dvc_file, None, "", f"dvc.yaml is missing (stages: {', '.join(stages_wanted)})")
+        )
     else:
         try:
             data, tree = load_yaml(dvc_file)
         except ConfigError as exc:
             return problems + exc.problems
         stages = (data or {}).get("stages") or {}
-        for stage in DVC_STAGES:
+        for stage in stages_wanted:
             if stage not in stages:
                 problems.append(
                     Problem(
                         dvc_file,
                         line_of(tree, ("stages",)),
                         f"stages.{stage}",
-                        f"stage '{stage}' is missing (expected: {', '.join(DVC_STAGES)})",
+                        f"stage '{stage}' is missing (expected: {', '.join(stages_wanted)})",
                     )
                 )
     return problems

@@ -74,6 +74,38 @@ class ServerMetrics:
     def admin_change(self, model: str, action: str) -> None:
         self._m["aip_serving_admin_changes_total"].labels(model, action).inc()
 
+    # ---- chat completions (pipelines/serving/_chat.py) -----------------------------------
+    def llm_request(self, prompt: str, version: str, label: str, code: int, seconds: float) -> None:
+        self._m["aip_llm_requests_total"].labels(prompt, version, label, str(code)).inc()
+        self._m["aip_llm_request_duration_seconds"].labels(prompt, version, label).observe(seconds)
+
+    def llm_generation(
+        self,
+        prompt: str,
+        version: str,
+        label: str,
+        *,
+        first_token_seconds: float,
+        prompt_tokens: int,
+        completion_tokens: int,
+        generation_seconds: float,
+    ) -> None:
+        """One generation: time to first token (from the request), tokens in and out, tokens/s."""
+        keys = (prompt, version, label)
+        self._m["aip_llm_time_to_first_token_seconds"].labels(*keys).observe(first_token_seconds)
+        tokens = self._m["aip_llm_tokens_total"]
+        tokens.labels(*keys, "prompt").inc(prompt_tokens)
+        tokens.labels(*keys, "completion").inc(completion_tokens)
+        if completion_tokens > 0 and generation_seconds > 0:
+            rate = completion_tokens / generation_seconds
+            self._m["aip_llm_output_tokens_per_second"].labels(*keys).observe(rate)
+
+    def llm_refusal(self, prompt: str, version: str, label: str, reason: str) -> None:
+        self._m["aip_llm_refusals_total"].labels(prompt, version, label, reason).inc()
+
+    def retrieval(self, prompt: str, version: str, label: str, backend: str, seconds: float) -> None:
+        self._m["aip_retrieval_duration_seconds"].labels(prompt, version, label, backend).observe(seconds)
+
     # ---- controller (re-exported) --------------------------------------------------------
     def rollout_weight(self, model: str, env: str, weight: float) -> None:
         self._m["aip_rollout_canary_weight_ratio"].labels(model, env).set(weight)

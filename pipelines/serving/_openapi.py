@@ -52,8 +52,9 @@ def _prefixes() -> list[tuple[str, tuple[str, ...]]]:
     ]
 
 
-def openapi_document(models: list[str] | None = None) -> dict[str, Any]:
-    """The document; `models` (the served names) become the examples of the `name` parameter."""
+def openapi_document(models: list[str] | None = None, prompts: list[str] | None = None) -> dict[str, Any]:
+    """The document; `models` (the served names) become the examples of the `name` parameter, and
+    `prompts` (the served prompts) the example of a chat request's `model`."""
     ex = {"name": (models or ["my-model"])[0], "version": "1", "label": "stable"}
     predict_errors = _errors(400, 401, 404, 413, 429, 500, 503)
     paths: dict[str, Any] = {}
@@ -117,6 +118,7 @@ def openapi_document(models: list[str] | None = None) -> dict[str, Any]:
     paths["/monitoring/prometheus/metrics"] = {
         "get": {"operationId": "tfsMetrics", "responses": {"200": plain}}
     }
+    paths.update(_chat_paths((prompts or ["assistant"])[0]))
     paths.update(_admin_paths(ex))
     return {
         "openapi": "3.1.0",
@@ -124,7 +126,7 @@ def openapi_document(models: list[str] | None = None) -> dict[str, Any]:
             "title": "aip serve",
             "version": "1",
             "description": "TensorFlow Serving compatible REST API of the platform's model server "
-            "(docs/serving.md), plus its admin API.",
+            "(docs/serving.md), OpenAI compatible chat completions for its prompts, and its admin API.",
         },
         "paths": paths,
         "components": {
@@ -136,6 +138,210 @@ def openapi_document(models: list[str] | None = None) -> dict[str, Any]:
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _chat_errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Invalid request (malformed JSON, a field of the wrong type or value, the last message not "
+        "the user's, an unsupported feature such as tools)",
+        401: "Missing or wrong bearer token",
+        404: "No served prompt of that name (`model`)",
+        413: "Request body or question larger than the limit",
+        429: "Too many chat requests in flight; retry after the Retry-After header",
+        500: "Server bug",
+        502: "The generator endpoint answered with an error",
+        503: "The generator endpoint or the vector store is unavailable (the message names it)",
+    }
+    return {str(code): _json(_ref("OpenAIError"), text[code]) for code in codes}
+
+
+def _chat_paths(example: str) -> dict[str, Any]:
+    event = {  # one server-sent event: `data:` a chat.completion.chunk, an error, or [DONE]
+        "type": "object",
+        "required": ["data"],
+        "properties": {"data": {"type": "string"}, "event": {"type": "string"}},
+    }
+    stream = {"text/event-stream": {"schema": event}}
+    request = {"$ref": "#/components/schemas/ChatCompletionRequest"}
+    return {
+        "/v1/chat/completions": {
+            "post": {
+                "summary": "Answer the last user message with a served prompt (OpenAI chat completions)",
+                "operationId": "chatCompletions",
+                "security": [{}, {"bearer": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        _JSON: {
+                            "schema": request,
+                            "example": {
+                                "model": example,
+                                "messages": [{"role": "user", "content": "How do I add a model?"}],
+                            },
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "The answer: a chat.completion, or with `stream: true` a "
+                        "text/event-stream of chat.completion.chunk events ending with `data: [DONE]`",
+                        "content": {_JSON: {"schema": _ref("ChatCompletion")}, **stream},
+                    },
+                    **_chat_errors(400, 401, 404, 413, 429, 500, 502, 503),
+                },
+            }
+        },
+        "/v1/models": {
+            "get": {
+                "summary": "The served prompts (OpenAI model list)",
+                "operationId": "listPrompts",
+                "responses": {"200": _json(_ref("ModelList"), "Served prompts")},
+            }
+        },
+    }
+
+
+def _chat_schemas() -> dict[str, Any]:
+    text_part = {
+        "type": "object",
+        "required": ["type", "text"],
+        "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
+    }
+    message = {
+        "type": "object",
+        "required": ["role", "content"],
+        "additionalProperties": False,
+        "properties": {
+            "role": {"type": "string", "enum": ["system", "developer", "user", "assistant"]},
+            "content": {"oneOf": [{"type": "string"}, {"type": "array", "minItems": 1, "items": text_part}]},
+            "name": {"type": "string"},
+        },
+    }
+    usage = {
+        "type": "object",
+        "required": ["prompt_tokens", "completion_tokens", "total_tokens"],
+        "properties": {
+            k: {"type": "integer", "minimum": 0}
+            for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+        },
+    }
+    aip = {
+        "type": "object",
+        "description": "aip's extension: the prompt version that answered, the files it cites, a refusal",
+        "required": ["prompt", "version", "label", "citations", "refused"],
+        "properties": {
+            "prompt": {"type": "string"},
+            "version": {"type": "string"},
+            "label": {"type": "string"},
+            "citations": {"type": "array", "items": {"type": "string"}},
+            "refused": {"type": ["string", "null"], "description": "out_of_scope, empty_retrieval"},
+        },
+    }
+    return {
+        "ChatCompletionRequest": {
+            "type": "object",
+            "required": ["model", "messages"],
+            "additionalProperties": False,
+            "properties": {
+                "model": {"type": "string", "minLength": 1, "description": "a served prompt's name"},
+                "messages": {"type": "array", "minItems": 1, "items": message},
+                "stream": {"type": ["boolean", "null"]},
+                "stream_options": {
+                    "type": ["object", "null"],
+                    "additionalProperties": False,
+                    "properties": {"include_usage": {"type": ["boolean", "null"]}},
+                },
+                "max_tokens": {
+                    "type": ["integer", "null"],
+                    "minimum": 1,
+                    "description": "lowers the prompt's",
+                },
+                "max_completion_tokens": {"type": ["integer", "null"], "minimum": 1},
+                "response_format": {
+                    "type": ["object", "null"],
+                    "required": ["type"],
+                    "properties": {"type": {"type": "string", "enum": ["text", "json_object"]}},
+                },
+                "temperature": {
+                    "type": ["number", "null"],
+                    "minimum": 0,
+                    "maximum": 2,
+                    "description": "ignored",
+                },
+                "top_p": {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "ignored"},
+                "presence_penalty": {"type": ["number", "null"], "minimum": -2, "maximum": 2},
+                "frequency_penalty": {"type": ["number", "null"], "minimum": -2, "maximum": 2},
+                "n": {"type": ["integer", "null"], "enum": [1, None]},
+                "logprobs": {"type": ["boolean", "null"], "enum": [False, None]},
+                "seed": {"type": ["integer", "null"]},
+                "user": {"type": ["string", "null"]},
+            },
+        },
+        "ChatCompletion": {
+            "type": "object",
+            "required": ["id", "object", "created", "model", "choices", "usage", "aip"],
+            "properties": {
+                "id": {"type": "string"},
+                "object": {"const": "chat.completion"},
+                "created": {"type": "integer"},
+                "model": {"type": "string"},
+                "choices": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["index", "message", "finish_reason"],
+                        "properties": {
+                            "index": {"type": "integer"},
+                            "message": {
+                                "type": "object",
+                                "required": ["role", "content"],
+                                "properties": {"role": {"const": "assistant"}, "content": {"type": "string"}},
+                            },
+                            "finish_reason": {"type": "string", "enum": ["stop", "length"]},
+                        },
+                    },
+                },
+                "usage": usage,
+                "aip": aip,
+            },
+        },
+        "ModelList": {
+            "type": "object",
+            "required": ["object", "data"],
+            "properties": {
+                "object": {"const": "list"},
+                "data": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["id", "object", "created", "owned_by"],
+                        "properties": {
+                            "id": {"type": "string"},
+                            "object": {"const": "model"},
+                            "created": {"type": "integer"},
+                            "owned_by": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+        "OpenAIError": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["message", "type", "param", "code"],
+                    "properties": {
+                        "message": {"type": "string"},
+                        "type": {"type": "string"},
+                        "param": {"type": ["string", "null"]},
+                        "code": {"type": ["string", "null"]},
+                    },
+                }
+            },
+        },
+    }
 
 
 def _admin_paths(ex: dict[str, str]) -> dict[str, Any]:
@@ -233,6 +439,7 @@ def _schemas() -> dict[str, Any]:
         "properties": {"version": {"type": "string"}, "state": {"type": "string"}},
     }
     return {
+        **_chat_schemas(),
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
         "PredictRequest": {
             "type": "object",

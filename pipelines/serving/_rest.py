@@ -1,4 +1,5 @@
-"""The REST front (Starlette on uvicorn): TF Serving's /v1/models API, health, metrics, OpenAPI."""
+"""The REST front (Starlette on uvicorn): TF Serving's /v1/models API, OpenAI's chat completions API
+for the served prompts (_chat.py), health, metrics, OpenAPI."""
 
 from __future__ import annotations
 
@@ -79,9 +80,11 @@ def build_app(service: Service) -> Starlette:
     from starlette.routing import Route
 
     from pipelines.serving._admin import admin_routes
+    from pipelines.serving._chat import chat_routes
     from pipelines.serving._openapi import openapi_document
 
-    openapi = json.dumps(openapi_document(sorted(service.manager.slots))).encode()
+    prompts = sorted(service.prompts.assistants) if service.prompts is not None else []
+    openapi = json.dumps(openapi_document(sorted(service.manager.slots), prompts)).encode()
 
     @endpoint
     async def model_post(request: Request) -> Response:
@@ -153,7 +156,7 @@ def build_app(service: Service) -> Starlette:
         return json_response({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        ready, waiting = service.manager.ready()
+        ready, waiting = service.ready()
         if ready:
             return json_response({"status": "ready"})
         return json_response({"status": "not ready", "waiting": waiting}, 503)
@@ -176,6 +179,7 @@ def build_app(service: Service) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         Route("/monitoring/prometheus/metrics", metrics, methods=["GET"]),
         Route("/v1/openapi.json", openapi_json, methods=["GET"]),
+        *chat_routes(service),
         *admin_routes(service),
     ]
     app = Starlette(routes=routes)

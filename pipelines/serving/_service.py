@@ -11,6 +11,7 @@ from pipelines.serving._models import LABELS, Fault, LoadedVersion, ModelSlot
 from pipelines.serving.errors import Code, ServingError
 
 if TYPE_CHECKING:
+    from pipelines.serving._chat import ServedPrompts
     from pipelines.serving._metrics import ServerMetrics
     from pipelines.serving._registry import ModelManager
 
@@ -50,6 +51,7 @@ class Service:
     admin_token_env: str = "AIP_ADMIN_TOKEN"
     fault_injection: bool = False
     max_body_bytes: int = 10 * 1024 * 1024
+    prompts: ServedPrompts | None = None  # the chat assistants (POST /v1/chat/completions); None: none
 
     # ---- auth --------------------------------------------------------------------------
     # Every refusal is counted by route class (aip_serving_auth_failures_total): the security alerts
@@ -94,6 +96,22 @@ class Service:
         return latency
 
     # ---- status ------------------------------------------------------------------------
+    def ready(self) -> tuple[bool, list[str]]:
+        """Ready when every served model's stable version is available and something is served.
+
+        Prompts are loaded (LLM, embedder, index) and warmed before the server listens, so a server
+        that serves them is only reachable, let alone ready, once they can answer."""
+        if self.manager.slots:
+            return self.manager.ready()
+        if self.prompts is not None and self.prompts.assistants:
+            return True, []
+        return False, ["no model or prompt is served"]
+
+    def close(self) -> None:
+        self.manager.close()
+        if self.prompts is not None:
+            self.prompts.close()
+
     def status(self, model: str, version: str | None, label: str | None) -> list[dict[str, Any]]:
         slot = self.manager.slot(model)
         with slot.lock:

@@ -22,6 +22,7 @@ class Code(Enum):
     UNPROCESSABLE = (422, "FAILED_PRECONDITION")
     RESOURCE_EXHAUSTED = (429, "RESOURCE_EXHAUSTED")
     INTERNAL = (500, "INTERNAL")
+    BAD_GATEWAY = (502, "UNAVAILABLE")  # an upstream (the chat generator endpoint) answered badly
     UNAVAILABLE = (503, "UNAVAILABLE")
 
     @property

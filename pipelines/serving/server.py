@@ -1,11 +1,17 @@
 """Start the model server: load each model's stable version, then serve REST (and gRPC) until SIGTERM.
 
-    aip serve                                    # every model with the default env's alias
+    aip serve                                    # every model and prompt with the default env's alias
+    aip serve --env dev --no-prompts             # models only: no LLM, no embedder loaded
     aip serve --env dev --models tumor-classifier --grpc-port 0
     aip serve --models topic-classifier --version 3 --runtime torch   # a pinned version (benchmarks)
     MODEL_NAME=tumor-classifier MODEL_VERSION=4 MODEL_LABEL=canary AIP_ENV=prod aip serve   # a canary pod
 
 The flags and the environment variables that feed them: pipelines/serving/contract.py.
+
+Prompts (`POST /v1/chat/completions`, pipelines/serving/_chat.py): every prompt with the environment's
+alias, loaded and warmed (LLM, embedder, vector index) before the server listens, like the models, so
+/readyz is never green before the assistant can answer. A server whose models are named (`--models`,
+MODEL_NAME: a model's own Deployment, a canary pod) serves no prompt unless `--prompts` names some.
 
 Shutdown (SIGTERM or Ctrl-C): stop accepting, let in-flight requests finish (up to `grace_seconds`),
 drain the batching queues, exit 0.
@@ -25,7 +31,9 @@ from pipelines.serving.contract import LABELS, resolve_device
 from pipelines.serving.errors import ServeError
 
 if TYPE_CHECKING:
+    from pipelines.prompts import Assistant
     from pipelines.repo.layout import Repo
+    from pipelines.serving._chat import ServedPrompts
     from pipelines.serving._service import Service
 
 __all__ = ["ServeError", "ServeOptions", "build_service", "run_server"]
@@ -52,6 +60,8 @@ class ServeOptions:
     enable_fault_injection: bool = False  # chaos endpoints for tests and game days; never in prod
     grace_seconds: float = 30.0  # how long shutdown waits for in-flight requests
     seed: int | None = None  # traffic-split randomness (tests)
+    prompts: list[str] | None = None  # None: every prompt with the env's alias, none if --models is given
+    no_prompts: bool = False  # serve no prompt: the LLM and the embedder are never loaded
 
 
 def _token(var: str | None, what: str) -> str | None:
@@ -145,8 +155,9 @@ def build_service(repo: Repo, options: ServeOptions, progress: Callable[[str], N
         except LoadError as exc:
             raise ServeError(f"cannot serve {name}: {exc}") from None
         event("model_loaded", model=name, version=version, label=options.label, runtime=runtime)
-    if not manager.slots:
-        raise ServeError(f"no model has a registry alias '{env}'; run `aip run --env {env}` first")
+    prompts = load_prompts(repo, env, options, progress)
+    if not manager.slots and prompts is None:
+        raise ServeError(f"no model or prompt has a registry alias '{env}'; run `aip run --env {env}` first")
     return Service(
         manager=manager,
         metrics=metrics,
@@ -156,7 +167,66 @@ def build_service(repo: Repo, options: ServeOptions, progress: Callable[[str], N
         admin_token_env=options.admin_token_env,
         fault_injection=options.enable_fault_injection,
         max_body_bytes=options.max_body_bytes,
+        prompts=prompts,
     )
+
+
+def load_prompts(
+    repo: Repo, env: str, options: ServeOptions, progress: Callable[[str], None] = print
+) -> ServedPrompts | None:
+    """The prompts to answer for (pipelines.prompts.load_assistants), each warmed up; None: none.
+
+    Loaded at startup rather than on the first request: the first answer would otherwise wait for
+    the LLM and the embedder to load, and /readyz would be green before the assistant can answer."""
+    if options.no_prompts:
+        if options.prompts:
+            raise ServeError("--prompts and --no-prompts contradict each other; give one")
+        return None
+    if options.prompts is None and (options.models or options.version is not None):
+        progress("prompts: none (--models names this server's models; --prompts A,B serves some too)")
+        return None
+    from pipelines.errors import AipError
+    from pipelines.prompts import load_assistants
+    from pipelines.serving._chat import ServedPrompts
+
+    try:
+        assistants = load_assistants(repo, env)
+    except AipError as exc:
+        raise ServeError(f"cannot serve prompts: {exc} (serve models only with --no-prompts)") from None
+    if options.prompts:
+        unknown = sorted(set(options.prompts) - set(assistants))
+        if unknown:
+            raise ServeError(
+                f"--prompts {', '.join(unknown)}: no such prompt with a registry alias '{env}'; "
+                f"served here: {', '.join(sorted(assistants)) or 'none'}"
+            )
+        assistants = {name: assistants[name] for name in options.prompts}
+    if not assistants:
+        progress(f"prompts: none has a registry alias '{env}'")
+        return None
+    for name, assistant in sorted(assistants.items()):
+        progress(f"loading prompt {name} version {assistant.version} (alias '{assistant.label}') ...")
+        try:
+            warm_up(assistant)
+        except AipError as exc:
+            if type(exc).__name__ != "GeneratorUnavailable":  # an endpoint down: answered 503 per request
+                raise ServeError(
+                    f"cannot serve prompt {name}: {exc} (--no-prompts serves models only)"
+                ) from None
+            progress(f"warning: prompt {name}: {exc}; its requests answer 503 until the endpoint is back")
+            event("prompt_generator_unavailable", logging.WARNING, prompt=name, error=str(exc))
+        event("prompt_loaded", prompt=name, version=str(assistant.version), label=str(assistant.label))
+    _, settings = repo.environment(env)
+    return ServedPrompts(assistants, backend=str(getattr(settings, "vector_store", "faiss")))
+
+
+def warm_up(assistant: Assistant) -> None:
+    """Load what the first answer would: the embedder, the vector index and the generator."""
+    warm = getattr(assistant, "warm_up", None)
+    if callable(warm):
+        warm()
+        return
+    assistant.answer([{"role": "user", "content": "How do I add a model?"}], max_tokens=1)
 
 
 def run_server(repo: Repo, options: ServeOptions, progress: Callable[[str], None] = print) -> int:
@@ -207,7 +277,11 @@ def run_server(repo: Repo, options: ServeOptions, progress: Callable[[str], None
 
     server = Server(config)
     models = ", ".join(
-        f"{n} v{s.stable.version} ({s.track})" for n, s in service.manager.slots.items() if s.stable
+        [f"{n} v{s.stable.version} ({s.track})" for n, s in service.manager.slots.items() if s.stable]
+        + [
+            f"prompt {n} v{a.version}"
+            for n, a in (service.prompts.assistants if service.prompts else {}).items()
+        ]
     )
     progress(
         f"serving {models}: REST http://{options.host}:{options.rest_port}"
@@ -217,7 +291,7 @@ def run_server(repo: Repo, options: ServeOptions, progress: Callable[[str], None
     try:
         server.run()
     finally:
-        service.manager.close()
+        service.close()
         if grpc_server is not None:
             grpc_server.stop(options.grace_seconds).wait()
         event("shutdown_complete")

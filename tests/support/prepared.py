@@ -1,4 +1,4 @@
-"""The datasets through the three stage functions (ingest → validate → split, no DVC)."""
+"""The datasets through the three stage functions (ingest → validate → split or index, no DVC)."""
 
 from __future__ import annotations
 
@@ -26,5 +26,10 @@ def prepare_data(root: Path) -> Path:
     for name in repo.dataset_names():
         ingest(repo, name)
         validate(repo, name)
-        split(repo, name)
+        if repo.dataset(name).kind == "documents":
+            from pipelines.vectors import build_index
+
+            build_index(repo, name)  # a documents dataset ends in its index, not in splits
+        else:
+            split(repo, name)
     return root

@@ -4,7 +4,9 @@
 evaluated and registered both models (version 1 of each, alias `local`, promoted directly) on a small
 sample: the text model shrunk (200 rows, one epoch, 32 tokens) with gates relaxed to what such a model
 reaches; the tabular model trained exactly as configured, with short local rollout steps; the serving
-endpoint on a free port. The session fixture `trained_registry` (tests/conftest.py) makes it once.
+endpoint on a free port. The same run builds the platform-docs index and evaluates and registers the
+platform-assistant prompt (version 1, alias `local`) with short answers. The session fixture
+`trained_registry` (tests/conftest.py) makes it once.
 
 It is read-only: a test that changes files, the registry or served state works on a `private_copy`.
 """
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
     from pipelines.config import DatasetConfig, TabularClassifierConfig
 
 TUMOR, TEXT = "tumor-classifier", "topic-classifier"
+PROMPT = "platform-assistant"
+# The registered prompt answers in at most this many tokens (tests/prompts, tests/serving).
+SHORT_ANSWER_TOKENS = 24
 
 # Canary steps short enough for a test, long enough for >= 100 canary requests per verdict.
 SHORT_ROLLOUT = {
@@ -60,6 +65,11 @@ def free_port_endpoint(data: Any) -> None:
     data["environments"]["local"]["serving_endpoint"] = f"http://127.0.0.1:{free_port()}"
 
 
+def short_answers(data: Any) -> None:
+    """The assistant prompt with short answers: its evaluation's generations take a few seconds."""
+    data["generator"]["max_tokens"] = SHORT_ANSWER_TOKENS
+
+
 @dataclass(frozen=True)
 class TrainedRegistry:
     root: Path
@@ -86,6 +96,7 @@ def train_registry(dest: Path) -> TrainedRegistry:
     edit_yaml(root / "models" / TEXT / "model.yaml", shrink_text_model)
     edit_yaml(root / "models" / TUMOR / "model.yaml", short_rollout)
     edit_yaml(root / "platform.yaml", free_port_endpoint)
+    edit_yaml(root / "prompts" / PROMPT / "prompt.yaml", short_answers)
     git(root, "commit", "-qam", "small sample")
     result, models = run_summary(root)
     return TrainedRegistry(root, result, models)

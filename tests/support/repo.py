@@ -16,7 +16,17 @@ from tests.support.git import git
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # What a fork's checkout holds that the engine reads (data and state are produced, not copied).
-_COPY = ["platform.yaml", "models", "datasets", "pipelines", "schemas", "requirements", ".dvc", ".dvcignore"]
+_COPY = [
+    "platform.yaml",
+    "models",
+    "datasets",
+    "prompts",
+    "pipelines",
+    "schemas",
+    "requirements",
+    ".dvc",
+    ".dvcignore",
+]
 _IGNORE_NAMES = {"__pycache__", "config.local", "tmp", "cache"}
 
 
@@ -38,10 +48,29 @@ def make_repo_copy(dest: Path) -> Path:
         elif src.exists():
             shutil.copy2(src, dest / name)
     shutil.copy2(REPO_ROOT / ".gitignore", dest / ".gitignore")
+    for path in documents_sources():  # what the platform-docs dataset ingests (docs/, READMEs)
+        target = dest / path
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / path, target)
     git(dest, "init", "-q", "-b", "main")
     git(dest, "add", "-A")
     git(dest, "commit", "-qm", "fork")
     return dest
+
+
+def documents_sources() -> list[str]:
+    """Repo paths the documents datasets' `ingest.include` globs match (their DVC stage deps)."""
+    from pipelines.config import load_dataset
+
+    paths: set[str] = set()
+    for dataset_yaml in sorted((REPO_ROOT / "datasets").glob("*/dataset.yaml")):
+        config = load_dataset(dataset_yaml)
+        if config.kind != "documents":
+            continue
+        for pattern in config.ingest.get("include", []):  # type: ignore[union-attr]
+            paths.update(str(p.relative_to(REPO_ROOT)) for p in REPO_ROOT.glob(pattern) if p.is_file())
+    return sorted(paths)
 
 
 def copy_state(root: Path, dest: Path) -> Path:

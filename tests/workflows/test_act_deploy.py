@@ -150,6 +150,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     ):
         repo = act_repo(base / "repo")
         shutil.rmtree(repo / "models" / TEXT)
+        # The prompt's deploy job (deploy-prompts) needs dev's vLLM and Milvus; tests/prompts covers
+        # `aip run PROMPT` on the embedded default, so the deploy scenarios run without prompts.
+        shutil.rmtree(repo / "prompts" / "platform-assistant")
         edit_yaml(repo / "platform.yaml", _platform_yaml(url))
         edit_yaml(repo / "models" / TUMOR / "model.yaml", _short_canary)
         git(repo, "add", "-A")

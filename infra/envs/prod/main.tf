@@ -19,7 +19,7 @@ module "platform" {
   single_nat_gateway          = false
   cluster_public_access_cidrs = var.cluster_public_access_cidrs
   cpu_pool                    = { instance_types = ["m6i.xlarge"], min_size = 3, max_size = 6 }
-  gpu_pool                    = { instance_types = ["g5.2xlarge"], min_size = 0, max_size = 12 }
+  gpu_pool                    = { instance_types = ["g5.2xlarge"], min_size = 0, max_size = 13 }
   mlflow_db = {
     instance_class        = "db.m7g.large"
     multi_az              = true

@@ -19,7 +19,7 @@ module "platform" {
   single_nat_gateway          = true
   cluster_public_access_cidrs = var.cluster_public_access_cidrs
   cpu_pool                    = { instance_types = ["m6i.large"], min_size = 2, max_size = 4 }
-  gpu_pool                    = { instance_types = ["g5.xlarge"], min_size = 0, max_size = 6, spot = true }
+  gpu_pool                    = { instance_types = ["g5.xlarge"], min_size = 0, max_size = 7, spot = true }
   mlflow_db                   = { instance_class = "db.t4g.small", multi_az = false, backup_retention_days = 14, deletion_protection = true }
   # One registry for every environment (platform.yaml): prod hosts MLflow and its buckets.
   host_registry             = false

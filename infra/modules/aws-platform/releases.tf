@@ -14,6 +14,17 @@ locals {
       for f in local.release_fields : "releases[${i}].${f}" if try(tostring(r[f]), "") == ""
     ]
   ])
+  # Where an environment differs (e.g. Milvus standalone in dev, cluster in prod): an optional
+  # values/<name>.<environment>.yaml beside the release's values file, passed after it.
+  release_env_values = {
+    for name, r in local.releases : name => "${local.releases_dir}/${dirname(try(r.values, "values/none"))}/${name}.${var.environment}.yaml"
+  }
+  release_values = {
+    for name, r in local.releases : name => concat(
+      [file("${local.releases_dir}/${r.values}")],
+      fileexists(local.release_env_values[name]) ? [file(local.release_env_values[name])] : [],
+    )
+  }
   # Per-cluster values set by Terraform (the rest come from the release's values file).
   release_sets = {
     karpenter = {
@@ -38,7 +49,7 @@ resource "helm_release" "platform" {
   repository       = each.value.repository
   chart            = each.value.chart
   version          = each.value.version
-  values           = [file("${local.releases_dir}/${each.value.values}")]
+  values           = local.release_values[each.key]
   set              = [for k, v in lookup(local.release_sets, each.key, {}) : { name = k, value = v }]
   atomic           = true
   timeout          = 900
