@@ -20,7 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]  # datasets/platform-docs/ingest.py -
 
 
 def ingest(
-    include: list[str], exclude: list[str] | None = None, licence: str = "Apache-2.0", max_chars: int = MAX_CHARS
+    include: list[str],
+    exclude: list[str] | None = None,
+    licence: str = "Apache-2.0",
+    max_chars: int = MAX_CHARS,
 ) -> pd.DataFrame:
     """Return columns id, path, heading, text, licence: one row per chunk."""
     return chunk_files(ROOT, include, exclude or [], licence=licence, max_chars=max_chars)

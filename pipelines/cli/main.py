@@ -96,7 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="the main job: validate, data, train, evaluate, register, deploy")
     p.add_argument(
-        "models", nargs="*", metavar="NAME", help="models and prompts to run (default: every model and prompt)"
+        "models",
+        nargs="*",
+        metavar="NAME",
+        help="models and prompts to run (default: every model and prompt)",
     )
     _env_option(p)
     p.add_argument("--summary-json", metavar="FILE", help="also write the summary table as JSON")
@@ -165,9 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "drift",
         help="compare sampled requests with the training reference; exit 3 on drift, 4 on too few samples",
-        description="Drift of a model's inputs and predictions (and live quality) against its train split.",
+        description="Drift of a model's inputs and predictions (and live quality) against its train split; "
+        "for a prompt, query drift: the sampled questions of the window against the window of the same "
+        "length before it (or, with --reference-predictions labels, the prompt's evaluation questions).",
     )
-    p.add_argument("model", help="model name")
+    p.add_argument("model", help="model or prompt name")
     _env_option(p)
     p.add_argument(
         "--days", type=int, metavar="N", help="window: the last N days (default monitoring.window_days)"

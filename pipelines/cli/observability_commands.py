@@ -86,6 +86,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
     repo = _repo()
     env, _ = repo.environment(args.env)
+    if args.model in repo.prompt_names():
+        return _query_drift(repo, env, args)
     if args.model not in repo.model_names():
         print(
             f"error: unknown model '{args.model}' (models/ has: {', '.join(repo.model_names())})",
@@ -127,6 +129,52 @@ def cmd_drift(args: argparse.Namespace) -> int:
         print(f"  note: {note}")
     print(f"report: {html_path}\njson:   {json_path}")
     return result.exit_code
+
+
+def _query_drift(repo: Repo, env: str, args: argparse.Namespace) -> int:
+    """`aip drift PROMPT`: sampled questions against the window before (or the evaluation questions)."""
+    import json
+
+    from pipelines.monitoring.queries import query_drift
+    from pipelines.monitoring.sink import SampleSink, sink_uri
+
+    days = args.days or 7
+    try:
+        until = _when(args.until, "--until") if args.until else datetime.now(UTC)
+        since = _when(args.since, "--since") if args.since else until - timedelta(days=days)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    # The reference: the window of the same length just before (what users asked before), or the
+    # prompt's evaluation questions with --reference-predictions labels (docs/prompts.md says why).
+    window = None if args.reference_predictions == "labels" else (since - (until - since), since)
+    result = query_drift(
+        repo,
+        SampleSink(args.sink or sink_uri(repo, env)),
+        args.model,
+        since,
+        until,
+        version=args.version,
+        reference_window=window,
+    )
+    out = Path(args.out) if args.out else repo.state_dir / "reports" / env / "prompts" / args.model / "drift"
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "prompt": result.prompt,
+        "env": env,
+        "status": result.status,
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "reference_questions": result.reference_questions,
+        "window_questions": result.window_questions,
+        "text": result.text,
+    }
+    (out / "query-drift.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    print(
+        f"{args.model} @{env}: query {result.status.replace('_', ' ')} ({result.window_questions} questions "
+        f"vs {result.reference_questions} reference)\njson: {out / 'query-drift.json'}"
+    )
+    return {"drift": 3, "insufficient_data": 4}.get(result.status, 0)
 
 
 __all__ = [

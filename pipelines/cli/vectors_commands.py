@@ -115,13 +115,14 @@ def cmd_vectors_search(args: argparse.Namespace) -> int:
         print(f"error: -k must be at least 1 (got {args.k})", file=sys.stderr)
         return EXIT_FAILED
     repo = _repo()
-    env, settings = repo.environment(args.env)
+    _, settings = repo.environment(args.env)
     backend = args.backend or settings.vector_store
     uri = args.uri or settings.milvus_uri
     store = open_store(repo, args.dataset, backend, uri)
     try:
         manifest = store.manifest
-        _say(f"==> vectors: {args.dataset} on {backend} (index {manifest.version[:12]}, {manifest.chunks} chunks)")
+        index = f"index {manifest.version[:12]}, {manifest.chunks} chunks"
+        _say(f"==> vectors: {args.dataset} on {backend} ({index})")
         retriever = Retriever(store, embedder(manifest.embedding_model))
         start = time.perf_counter()
         hits = retriever.retrieve(args.query, args.k)

@@ -148,7 +148,9 @@ def _sections(path: str, text: str) -> Iterable[_Section]:
     yield _section(path, stack, level, title_line, body)
 
 
-def _section(path: str, stack: list[tuple[int, str]], level: int, title_line: str, body: list[str]) -> _Section:
+def _section(
+    path: str, stack: list[tuple[int, str]], level: int, title_line: str, body: list[str]
+) -> _Section:
     headings = tuple(title for _, title in stack) or (Path(path).name,)
     return _Section(headings, level, title_line, re.sub(r"\n{3,}", "\n\n", "\n".join(body)).strip())
 

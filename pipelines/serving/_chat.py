@@ -1,7 +1,7 @@
 """OpenAI's chat completions API over the served prompts: `POST /v1/chat/completions`, `GET /v1/models`.
 
     curl -s localhost:8501/v1/chat/completions -H 'Content-Type: application/json' \\
-      -d '{"model": "assistant", "messages": [{"role": "user", "content": "How do I add a model?"}]}'
+      -d '{"model": "platform-assistant", "messages": [{"role": "user", "content": "How do I add a model?"}]}'
 
 `model` names a served prompt (every prompt with the environment's alias, `pipelines.prompts`); the last
 message is the user's question, earlier ones are the conversation. The answer is OpenAI's
@@ -99,22 +99,24 @@ def error_response(exc: ServingError, headers: dict[str, str] | None = None) -> 
 def _from_engine(exc: Exception) -> ChatError | None:
     """The status an engine error (pipelines.prompts, generate, vectors) is answered with."""
     from pipelines.errors import AipError
+    from pipelines.generate import GenerationRequestError, GeneratorError, GeneratorUnavailable
+    from pipelines.prompts import PromptError, RequestTooLarge
+    from pipelines.vectors import VectorStoreUnavailable
 
     if not isinstance(exc, AipError):
         return None
-    name = type(exc).__name__
     message = str(exc)
-    if name == "RequestTooLarge":
+    if isinstance(exc, RequestTooLarge):
         return ChatError(Code.TOO_LARGE, message, "messages", "request_too_large")
-    if name in ("PromptError", "GenerationRequestError"):
+    if isinstance(exc, PromptError | GenerationRequestError):
         return _bad(message, "messages")
-    if name == "GeneratorUnavailable":
+    if isinstance(exc, GeneratorUnavailable):
         return ChatError(Code.UNAVAILABLE, message, None, "generator_unavailable")
-    if name == "VectorStoreUnavailable":
+    if isinstance(exc, VectorStoreUnavailable):
         return ChatError(Code.UNAVAILABLE, message, None, "vector_store_unavailable")
-    if name == "GeneratorError":
+    if isinstance(exc, GeneratorError):
         return ChatError(Code.BAD_GATEWAY, message, None, "generator_error")
-    return ChatError(Code.INTERNAL, f"{name}: {message}", None, "engine_error")
+    return ChatError(Code.INTERNAL, f"{type(exc).__name__}: {message}", None, "engine_error")
 
 
 @dataclass
@@ -122,7 +124,6 @@ class ServedPrompts:
     """The assistants this server answers for, by prompt name, and the pool their answers run on."""
 
     assistants: dict[str, Assistant]
-    backend: str = "faiss"  # the environment's vector store (the retrieval metric's `backend` label)
     loaded_at: int = field(default_factory=lambda: int(time.time()))
     inflight: int = 0
     executor: ThreadPoolExecutor = field(
@@ -298,8 +299,6 @@ def parse_request(data: Mapping[str, Any], assistant: Assistant) -> ChatRequest:
                 "response_format",
             )
         as_json = kind == "json_object"
-        if as_json and stream:
-            raise _bad("'response_format' json_object cannot be streamed; set 'stream': false", "stream")
     return ChatRequest(assistant, messages, stream, include_usage, max_tokens, as_json)
 
 
@@ -358,6 +357,7 @@ class _Accounting:
     prompt: str = ""
     version: str = ""
     label: str = ""
+    backend: str = ""  # the prompt's vector store: faiss or milvus
     code: int = 500
     counted: bool = False  # holds one of the prompts' in-flight places
     first_token: float | None = None  # seconds from `started`: measured (streams) or derived
@@ -391,9 +391,11 @@ class _Accounting:
         answer = self.answer
         if answer is None:
             return
-        metrics.retrieval(*keys, self.prompts.backend, answer.retrieval_seconds)
+        metrics.retrieval(*keys, self.backend, answer.retrieval_seconds)
         if answer.refused:
             metrics.llm_refusal(*keys, answer.refused)
+        if answer.injection_filtered:  # retrieved lines that tried to instruct the model were removed
+            metrics.llm_refusal(*keys, "injection_filtered")
         done = answer.completion
         if done is not None:
             first = self.first_token
@@ -511,6 +513,7 @@ def chat_routes(service: Service) -> list[Route]:
             assistant = served.get(data.get("model"))
             accounting.prompt = assistant.name
             accounting.version, accounting.label = str(assistant.version), str(assistant.label)
+            accounting.backend = assistant.backend
             info.update(accounting.log_fields())
             headers = {"X-Prompt-Version": accounting.version, "X-Prompt-Label": accounting.label}
             parsed = parse_request(data, assistant)
@@ -574,7 +577,7 @@ async def _streamed(
     error that comes before any text (generator down, request too large) is a plain error status."""
     assistant = parsed.assistant
     chat_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    steps = _Pump(lambda: assistant.stream(parsed.messages, max_tokens=parsed.max_tokens))
+    steps = _Pump(lambda: assistant.stream(parsed.messages, max_tokens=parsed.max_tokens, json=parsed.json))
     try:
         first = await steps.next()
     except Exception as exc:

@@ -118,7 +118,7 @@ def openapi_document(models: list[str] | None = None, prompts: list[str] | None 
     paths["/monitoring/prometheus/metrics"] = {
         "get": {"operationId": "tfsMetrics", "responses": {"200": plain}}
     }
-    paths.update(_chat_paths((prompts or ["assistant"])[0]))
+    paths.update(_chat_paths((prompts or ["platform-assistant"])[0]))
     paths.update(_admin_paths(ex))
     return {
         "openapi": "3.1.0",

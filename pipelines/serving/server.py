@@ -216,16 +216,11 @@ def load_prompts(
             progress(f"warning: prompt {name}: {exc}; its requests answer 503 until the endpoint is back")
             event("prompt_generator_unavailable", logging.WARNING, prompt=name, error=str(exc))
         event("prompt_loaded", prompt=name, version=str(assistant.version), label=str(assistant.label))
-    _, settings = repo.environment(env)
-    return ServedPrompts(assistants, backend=str(getattr(settings, "vector_store", "faiss")))
+    return ServedPrompts(assistants)
 
 
 def warm_up(assistant: Assistant) -> None:
     """Load what the first answer would: the embedder, the vector index and the generator."""
-    warm = getattr(assistant, "warm_up", None)
-    if callable(warm):
-        warm()
-        return
     assistant.answer([{"role": "user", "content": "How do I add a model?"}], max_tokens=1)
 
 

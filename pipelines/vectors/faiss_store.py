@@ -42,7 +42,9 @@ class FaissStore:
         folder = index_dir(repo, dataset)
         for name in (INDEX_FILE, CHUNKS_FILE):
             if not (folder / name).is_file():
-                raise IndexMissing(f"{dataset}: {folder / name} is missing; rebuild: aip vectors build {dataset}")
+                raise IndexMissing(
+                    f"{dataset}: {folder / name} is missing; rebuild: aip vectors build {dataset}"
+                )
         chunks = [
             Chunk.from_dict(json.loads(line))
             for line in (folder / CHUNKS_FILE).read_text(encoding="utf-8").splitlines()

@@ -54,7 +54,8 @@ def build_index(repo: Repo, dataset: str, *, progress: Callable[[str], None] | N
     source = chunks_csv(repo, dataset)
     if not source.is_file():
         raise IndexMissing(
-            f"{dataset}: {source} does not exist; run `aip data ingest {dataset}` (or `aip data prepare {dataset}`)"
+            f"{dataset}: {source} does not exist; run `aip data ingest {dataset}` "
+            f"(or `aip data prepare {dataset}`)"
         )
     raw = source.read_bytes()
     chunks = read_chunks_csv(source)
@@ -118,4 +119,6 @@ def read_manifest(repo: Repo, dataset: str) -> IndexManifest:
     try:
         return IndexManifest.read(path)
     except (ValueError, KeyError) as exc:
-        raise VectorError(f"{dataset}: {path} is not an index manifest ({exc}); rebuild: aip vectors build {dataset}") from exc
+        raise VectorError(
+            f"{dataset}: {path} is not an index manifest ({exc}); rebuild: aip vectors build {dataset}"
+        ) from exc

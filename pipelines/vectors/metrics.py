@@ -48,5 +48,7 @@ def retrieval_metrics(
         if not relevant:
             raise VectorError(f"labelled question {question!r} names no relevant file")
     results = retriever.retrieve_many([q for q, _ in questions], k)
-    ranks = [first_relevant_rank(hits, relevant) for hits, (_, relevant) in zip(results, questions, strict=True)]
+    ranks = [
+        first_relevant_rank(hits, relevant) for hits, (_, relevant) in zip(results, questions, strict=True)
+    ]
     return scores_from_ranks(ranks, k)

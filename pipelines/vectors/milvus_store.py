@@ -94,7 +94,10 @@ def sync(repo: Repo, dataset: str, uri: str | None = None) -> SyncResult:
     client = connect(target)
     try:
         if client.has_collection(name):
-            if _stored_manifest(client, name, manifest.dataset, manifest.embedding_model, manifest.version) == manifest:
+            if (
+                _stored_manifest(client, name, manifest.dataset, manifest.embedding_model, manifest.version)
+                == manifest
+            ):
                 return SyncResult(target, name, manifest.chunks, created=False)
             client.drop_collection(name)  # a load that stopped half way: start again
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -179,6 +182,10 @@ class MilvusStore:
                     f"{model}); load it: aip vectors sync {dataset} [--env ENV]"
                 )
             manifest = _stored_manifest(client, name, dataset_name, model, version)
+            if manifest.chunks == 0:
+                raise IndexMissing(
+                    f"{dataset}: collection {name} at {target} is empty; load it: aip vectors sync {dataset}"
+                )
             client.load_collection(name)
         except MilvusException as exc:
             client.close()
@@ -204,7 +211,9 @@ class MilvusStore:
                 timeout=TIMEOUT_S,
             )
         except MilvusException as exc:
-            raise VectorStoreUnavailable(f"Milvus at {self.uri}: search in {self.collection} failed: {exc.message}") from exc
+            raise VectorStoreUnavailable(
+                f"Milvus at {self.uri}: search in {self.collection} failed: {exc.message}"
+            ) from exc
         return [
             [Hit(Chunk.from_dict(hit["entity"]), float(hit["distance"])) for hit in per_query]
             for per_query in results

@@ -35,10 +35,23 @@ def test_pipeline_code_touches_every_model_and_dataset(repo_copy):
     assert result.datasets == set(repo.dataset_names())
 
 
-def test_docs_touch_nothing(repo_copy):
+def test_docs_touch_the_documents_dataset_and_the_prompt_that_retrieves_from_it(repo_copy):
+    """docs/ and the READMEs are the platform-docs dataset's DVC inputs: the assistant must be re-evaluated."""
     result = affected(Repo(repo_copy), ["README.md", "docs/architecture.md"]).as_dict()
+    assert result["datasets"] == ["platform-docs"] and result["prompts"] == ["platform-assistant"]
+    assert result["models"] == []
+
+
+def test_a_file_outside_every_dataset_touches_nothing(repo_copy):
+    result = affected(Repo(repo_copy), ["LICENSE", "scripts/lock.sh"]).as_dict()
     assert result["any"] is False
     assert result["matrix"] == {"include": [{"kind": "none", "name": "none"}]}
+
+
+def test_a_prompt_file_touches_that_prompt_and_pipeline_code_every_prompt(repo_copy):
+    repo = Repo(repo_copy)
+    assert affected(repo, ["prompts/platform-assistant/system.txt"]).prompts == {"platform-assistant"}
+    assert affected(repo, ["pipelines/prompts/assistant.py"]).prompts == set(repo.prompt_names())
 
 
 def test_infra_module_touches_the_roots_that_use_it(repo_copy):

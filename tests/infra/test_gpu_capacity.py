@@ -3,7 +3,8 @@
 At once, at worst: the stable track at its HPA maximum, the canary and the baseline at the size the
 deploy backend scales them to during a rollout (run here: KubernetesBackend on the rendered overlay),
 the ARC GPU runners at their maximum (infra/envs/<env>/main.tf: gpu_runners.arc_max_runners; training
-runs in those runner jobs), and any GPU Job in the overlay. The pool's maximum is the Karpenter GPU
+runs in those runner jobs), any GPU Job in the overlay, and every other GPU Deployment (vLLM) at its
+replicas, idle or not. The pool's maximum is the Karpenter GPU
 NodePool's `nvidia.com/gpu` limit, which must equal gpu_pool.max_size x GPUs per instance type of the
 same env root, with the same instance types and capacity type. The edge: real EC2 capacity (spot
 availability, account GPU quotas) is not checked here.
@@ -179,7 +180,15 @@ def demand(env: str) -> Demand:
             tf.arc_max_runners * tf.runner_gpus,
         ),
     ]
+    idle = hpa["minReplicas"] * per_pod["stable"]
     for (kind, name), obj in objs.items():
+        # Every other GPU Deployment (vLLM, infra/k8s/base/vllm) holds its GPUs at all times.
+        if kind == "Deployment" and not name.startswith("model-server-"):
+            per = gpus_of(obj["spec"]["template"]["spec"])
+            if per:
+                replicas = int(obj["spec"].get("replicas", 1))
+                lines.append((f"Deployment/{name}: {replicas} x {per}", replicas * per))
+                idle += replicas * per
         if kind in ("Job", "CronJob"):
             spec = obj["spec"]["jobTemplate"]["spec"] if kind == "CronJob" else obj["spec"]
             lines.append(
@@ -188,7 +197,7 @@ def demand(env: str) -> Demand:
                     spec.get("parallelism", 1) * gpus_of(spec["template"]["spec"]),
                 )
             )
-    return Demand(lines, idle=hpa["minReplicas"] * per_pod["stable"])
+    return Demand(lines, idle=idle)
 
 
 def gpu_nodepool(env: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from tests.support.repo import REPO_ROOT
 EXPECTED_DASHBOARDS = {
     "canary-rollout",
     "drift",
+    "generative",
     "gpu-runners",
     "model-serving",
     "platform-slo",

@@ -140,3 +140,29 @@ def test_against_an_earlier_window_the_same_questions_do_not_drift_and_new_topic
     write_questions(sink, OFF_TOPIC)
     shifted = query_drift(repo, sink, PROMPT, NOW - timedelta(days=7), NOW, reference_window=baseline)
     assert shifted.status == "drift" and shifted.window_questions == 56 + len(OFF_TOPIC)
+
+
+@pytest.mark.slow
+def test_aip_drift_on_a_prompt_compares_the_window_with_the_one_before(repo, tmp_path):
+    """`aip drift PROMPT`: what users asked this window against what they asked the window before."""
+    import json
+
+    from tests.support.cli import run_aip
+
+    sink = SampleSink(str(tmp_path / "samples"))
+    before, during = (NOW - timedelta(days=3)).timestamp(), (NOW - timedelta(days=1)).timestamp()
+    sink.write(
+        [
+            {"ts": ts + i, "request_id": f"{tag}{i}", "index": 0, "model": PROMPT, "version": "3",
+             "label": "prod", "inputs": q, "prediction": None, "probabilities": None}
+            for tag, ts, questions in (("a", before, IN_SCOPE), ("b", during, OFF_TOPIC))
+            for i, q in enumerate(questions)
+        ]
+    )  # fmt: skip
+    window = ["--since", (NOW - timedelta(days=2)).isoformat(), "--until", NOW.isoformat()]
+    out = tmp_path / "report"
+    args = ["drift", PROMPT, *window, "--sink", str(tmp_path / "samples"), "--out", str(out), "--no-push"]
+    result = run_aip(repo.root, *args)
+    assert result.returncode == 3, result.stdout + result.stderr[-2000:]
+    assert f"{PROMPT} @local: query drift (56 questions vs 56 reference)" in result.stdout
+    assert json.loads((out / "query-drift.json").read_text())["status"] == "drift"

@@ -1,16 +1,16 @@
 """`POST /v1/chat/completions` and `GET /v1/models` of `aip serve`, against the real assistant.
 
-The repository's assistant prompt with its FAISS index and the local SmolLM2 is loaded once per
-session through `pipelines.serving.server.load_prompts` (what `aip serve` runs at startup, warm-up
-included) and served by the real Starlette app on a real uvicorn server on 127.0.0.1; each module-level
-server shares those assistants. The generator-down case loads the same prompt from a repo copy whose
-`generator_endpoint` is a closed port on 127.0.0.1.
+The session's trained registry (tests/support/registry.py) holds platform-assistant version 1 with
+alias `local` (short answers), evaluated on the platform-docs FAISS index. It is loaded once, through
+`pipelines.serving.server.load_prompts` (what `aip serve` runs at startup: load_assistants, warm-up),
+with the MiniLM embedder and the local SmolLM2, and served by the real Starlette app on real uvicorn
+servers on 127.0.0.1 that share those assistants. The generator-down case loads the same version with
+the environment's `generator_endpoint` on a closed port of 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 import urllib.error
@@ -25,11 +25,10 @@ import pytest
 from pipelines.serving import ServeError, ServeOptions
 from pipelines.serving.server import load_prompts
 from tests.support.ports import free_port
-from tests.support.repo import edit_yaml
+from tests.support.registry import PROMPT
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-PROMPT = "assistant"
 QUESTION = "How do I add a new model to the platform?"
 TOKEN = "chat-test-token"
 
@@ -141,11 +140,17 @@ def sample_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
+def assistant_repo(trained_registry: Any) -> Path:
+    """Read-only: the trained registry's repo copy (platform-assistant v1 @local, its index)."""
+    return Path(trained_registry.checked_root())
+
+
+@pytest.fixture(scope="session")
 def served(assistant_repo: Path) -> Iterator[Any]:
     """The prompts as `aip serve --env local` loads them (warm-up included): once per session."""
     from pipelines.repo.layout import Repo
 
-    prompts = load_prompts(Repo.discover(assistant_repo), "local", ServeOptions(env="local"), lambda _: None)
+    prompts = load_prompts(Repo(assistant_repo), "local", ServeOptions(env="local"), lambda _: None)
     assert prompts is not None and PROMPT in prompts.assistants
     yield prompts
     prompts.close()
@@ -277,9 +282,9 @@ def test_an_oversize_body_is_413_and_a_question_over_the_prompts_budget_is_413(l
     body = {"model": PROMPT, "messages": [{"role": "user", "content": "x" * 70_000}]}
     error = _error(live.request("POST", "/v1/chat/completions", body), 413)
     assert "larger than the limit" in error["message"]
-    words = " ".join(["why does my canary roll back"] * 1500)  # well under 64 KiB, far over the budget
-    error = _error(live.chat(words), 413)
-    assert error["code"] == "request_too_large"
+    question = "Why does my canary roll back? " * 40  # 1200 characters: under 64 KiB, over the prompt's 1000
+    error = _error(live.chat(question), 413)
+    assert error["code"] == "request_too_large" and "max_question_chars" in error["message"]
     assert live.chat().status == 200  # and the server keeps answering
 
 
@@ -326,24 +331,23 @@ def test_auth_is_enforced_when_configured(secured: Live):
     assert error["type"] == "authentication_error"
     assert _error(secured.chat(token="wrong"), 401)
     assert 'aip_serving_auth_failures_total{code="401",route_class="model"} 2.0' in secured.metrics()
-    assert secured.chat(token=TOKEN, max_tokens=8).status == 200
+    assert secured.chat(token=TOKEN, max_tokens=4).status == 200
 
 
 # ---- a generator endpoint that is down -------------------------------------------------------------
 @pytest.fixture(scope="module")
-def generator_down(assistant_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def generator_down(assistant_repo: Path) -> Iterator[Live]:
     from pipelines.repo.layout import Repo
 
-    root = tmp_path_factory.mktemp("generator-down") / "repo"
-    shutil.copytree(assistant_repo, root, symlinks=True, ignore=shutil.ignore_patterns(".git"))
-    port = free_port()  # nothing listens there
-
-    def down(data: Any) -> None:
-        data["environments"]["local"]["generator_endpoint"] = f"http://127.0.0.1:{port}/v1"
-
-    edit_yaml(root / "platform.yaml", down)
+    repo = Repo(assistant_repo)
+    # platform.yaml's local environment as an operator would edit it, on this Repo object only (the
+    # registry copy is shared and read-only): the generator is an endpoint where nothing listens.
+    settings = repo.platform.environments["local"]
+    endpoint = f"http://127.0.0.1:{free_port()}/v1"
+    repo.platform.environments["local"] = settings.model_copy(update={"generator_endpoint": endpoint})
     progress: list[str] = []
-    prompts = load_prompts(Repo.discover(root), "local", ServeOptions(env="local"), progress.append)
+    prompts = load_prompts(repo, "local", ServeOptions(env="local"), progress.append)
+    assert prompts is not None
     assert any("503 until the endpoint is back" in line for line in progress), progress
     server = Live(prompts)
     yield server
@@ -364,7 +368,7 @@ def test_a_generator_endpoint_that_is_down_is_503_quickly(generator_down: Live):
 def test_a_model_server_and_no_prompts_load_no_prompt(assistant_repo: Path):
     from pipelines.repo.layout import Repo
 
-    repo = Repo.discover(assistant_repo)
+    repo = Repo(assistant_repo)
     assert load_prompts(repo, "local", ServeOptions(env="local", no_prompts=True), lambda _: None) is None
     lines: list[str] = []
     assert (

@@ -25,7 +25,9 @@ def make_docs_repo(dest: Path, include: list[str] = SMALL_INCLUDE) -> Repo:
     dest.mkdir(parents=True)
     shutil.copy2(REPO_ROOT / "platform.yaml", dest / "platform.yaml")
     folder = dest / "datasets" / DATASET
-    shutil.copytree(REPO_ROOT / "datasets" / DATASET, folder, ignore=shutil.ignore_patterns("data", "dvc.lock"))
+    shutil.copytree(
+        REPO_ROOT / "datasets" / DATASET, folder, ignore=shutil.ignore_patterns("data", "dvc.lock")
+    )
     shutil.copytree(REPO_ROOT / "docs" / "runbooks", dest / "docs" / "runbooks")
     for readme in ("models/README.md", "datasets/README.md"):
         (dest / readme).parent.mkdir(parents=True, exist_ok=True)

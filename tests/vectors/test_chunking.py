@@ -85,7 +85,9 @@ def test_a_glob_that_matches_nothing_is_an_error_naming_it(tmp_path: Path):
 
 def _real_frame():  # type: ignore[no-untyped-def]
     cfg = Repo(REPO_ROOT).dataset("platform-docs")
-    return chunk_files(REPO_ROOT, cfg.ingest["include"], licence=cfg.ingest["licence"], max_chars=cfg.ingest["max_chars"])
+    return chunk_files(
+        REPO_ROOT, cfg.ingest["include"], licence=cfg.ingest["licence"], max_chars=cfg.ingest["max_chars"]
+    )
 
 
 def test_ingesting_the_real_docs_twice_writes_the_same_bytes(tmp_path: Path):

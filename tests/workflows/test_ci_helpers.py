@@ -125,6 +125,27 @@ def test_comment_without_a_champion_says_so(tmp_path: Path):
     assert "No champion at @local" in markdown and "| accuracy | 0.5000 |" in markdown
 
 
+def test_comment_adds_each_prompt_evaluation_with_its_difference_from_the_champion(tmp_path: Path):
+    from pipelines.evaluate.gates import GateResult
+    from pipelines.gitops.comment import comment
+    from pipelines.prompts.evaluation import CaseResult, PromptEvaluation, report_markdown
+
+    gate = GateResult(
+        "case_pass_rate min", "case_pass_rate", 0.5, 0.8, False, "case_pass_rate = 0.500 < min 0.800"
+    )
+    case = CaseResult("cites", "How?", False, ["cites nothing"], "x", [], None, 1.0, None)
+    evaluation = PromptEvaluation("platform-assistant", "dev", {"case_pass_rate": 0.5}, [gate], [case],
+                                  champion={"case_pass_rate": 0.75})  # fmt: skip
+    folder = tmp_path / "reports" / "local" / "prompts" / "platform-assistant"
+    folder.mkdir(parents=True)
+    (folder / "evaluation.md").write_text(report_markdown(evaluation))
+    comment(tmp_path / "ci", tmp_path / "reports", post_it=False, out=tmp_path / "comment.md")
+    markdown = (tmp_path / "comment.md").read_text()
+    assert "## Prompt `platform-assistant` vdev: **gates failed**" in markdown
+    assert "| case_pass_rate | 0.500 | 0.750 | -0.250 |" in markdown
+    assert "- cites: cites nothing" in markdown
+
+
 @pytest.fixture
 def grafana() -> Iterator[GrafanaStandIn]:
     with grafana_stand_in() as stand_in:
