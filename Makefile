@@ -20,7 +20,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 
-.PHONY: help setup system-deps run demo test test-fast lint generated generated-check fmt lock ui bench bench-venv bench-serving clean-state
+.PHONY: help setup system-deps run demo test test-fast lint generated generated-check fmt lock ui bench bench-prompts bench-venv bench-serving clean-state
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -89,6 +89,10 @@ ui: setup ## MLflow UI on the local store, http://127.0.0.1:5000
 
 bench: setup ## the engine benchmark (scripts/bench_lifecycle.py): prints figures
 	$(PY) scripts/bench_lifecycle.py
+
+bench-prompts: setup ## the retrieval and generation benchmarks (index build, FAISS vs milvus-lite, tokens/s): prints figures
+	$(PY) scripts/bench_retrieval.py
+	$(PY) scripts/bench_generation.py
 
 bench-venv: setup ## LitServe + KServe for `aip bench serving` in .venv-bench (requirements/bench.txt)
 	@VENV=$(VENV) scripts/setup-bench.sh

@@ -36,7 +36,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
-def bench_transformers(threads: int, max_tokens: int) -> tuple[float, list[tuple[float, float, int]]]:
+def bench_transformers(
+    threads: int, max_tokens: int, repeat: int
+) -> tuple[float, list[tuple[float, float, int]]]:
     from pipelines.generate import GenerationParams, LocalGenerator
 
     started = time.perf_counter()
@@ -45,13 +47,15 @@ def bench_transformers(threads: int, max_tokens: int) -> tuple[float, list[tuple
     params = GenerationParams(max_tokens=max_tokens)
     gen.complete([{"role": "user", "content": "Hi"}], GenerationParams(max_tokens=4))  # warm-up
     runs = []
-    for prompt in PROMPTS:
+    for prompt in PROMPTS * repeat:
         c = gen.complete([{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}], params)
         runs.append((c.first_token_seconds, c.output_tokens_per_second, c.completion_tokens))
     return load_s, runs
 
 
-def bench_llama_cpp(threads: int, max_tokens: int) -> tuple[float, list[tuple[float, float, int]]]:
+def bench_llama_cpp(
+    threads: int, max_tokens: int, repeat: int
+) -> tuple[float, list[tuple[float, float, int]]]:
     from llama_cpp import Llama
 
     from pipelines.generate.local import gguf_path
@@ -61,7 +65,7 @@ def bench_llama_cpp(threads: int, max_tokens: int) -> tuple[float, list[tuple[fl
     load_s = time.perf_counter() - started
     llm.create_chat_completion([{"role": "user", "content": "Hi"}], max_tokens=4, temperature=0)  # warm-up
     runs = []
-    for prompt in PROMPTS:
+    for prompt in PROMPTS * repeat:
         messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
         t0 = time.perf_counter()
         first, tokens = 0.0, 0
@@ -79,16 +83,23 @@ def main() -> None:
     parser.add_argument("--runtime", choices=["transformers", "llama-cpp"], default="transformers")
     parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--max-tokens", type=int, default=MAX_TOKENS)
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="rounds over the prompts (best = least disturbed)"
+    )
     args = parser.parse_args()
     apply_offline_env()
     bench = bench_transformers if args.runtime == "transformers" else bench_llama_cpp
-    load_s, runs = bench(args.threads, args.max_tokens)
+    cpu0 = time.process_time()
+    load_s, runs = bench(args.threads, args.max_tokens, args.repeat)
+    cpu_s = time.process_time() - cpu0
     print(f"runtime {args.runtime}, {args.threads} threads, greedy, max_tokens {args.max_tokens}")
     print(f"load               {load_s:8.2f} s")
-    for (ttft, tps, n), prompt in zip(runs, PROMPTS, strict=True):
+    for (ttft, tps, n), prompt in zip(runs, PROMPTS * args.repeat, strict=True):
         print(f"  ttft {ttft * 1000:7.0f} ms  {tps:6.1f} tok/s  {n:3d} tokens  {prompt[:48]}")
-    print(f"ttft median        {statistics.median(r[0] for r in runs) * 1000:8.0f} ms")
-    print(f"tokens/s median    {statistics.median(r[1] for r in runs):8.1f}")
+    ttfts, speeds = [r[0] * 1000 for r in runs], [r[1] for r in runs]
+    print(f"ttft ms            median {statistics.median(ttfts):6.0f}  best {min(ttfts):6.0f}")
+    print(f"tokens/s           median {statistics.median(speeds):6.1f}  best {max(speeds):6.1f}")
+    print(f"CPU time           {cpu_s:8.1f} s  (load average now {os.getloadavg()[0]:.1f})")
     print(f"peak RSS           {peak_rss_mb():8.0f} MB")
 
 

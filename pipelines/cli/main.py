@@ -127,8 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_parser(sub)
 
     from pipelines.cli.prompt_commands import add_parser as add_prompt_parser
+    from pipelines.cli.vectors_commands import add_parser as add_vectors_parser
 
     add_prompt_parser(sub)
+    add_vectors_parser(sub)
 
     p = sub.add_parser("fingerprint", help="print a model's fingerprint and what it is made of")
     p.add_argument("model", help="model name")
@@ -249,6 +251,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--admin-token-env", default="AIP_ADMIN_TOKEN", metavar="NAME", help="admin API token variable"
     )
     p.add_argument("--enable-fault-injection", action="store_true", help="chaos endpoints (refused in prod)")
+    p.add_argument(
+        "--prompts",
+        metavar="A,B",
+        help="prompts answered on /v1/chat/completions (default: every prompt with the env's alias; "
+        "none when --models is given)",
+    )
+    p.add_argument(
+        "--no-prompts", action="store_true", help="serve no prompt: the LLM and the embedder are never loaded"
+    )
     p.set_defaults(handler="pipelines.cli.serve_commands:cmd_serve")
 
     bench = sub.add_parser("bench", help="benchmarks")

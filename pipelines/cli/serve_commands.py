@@ -32,7 +32,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not 0 <= port <= 65535 or (name == "--rest-port" and port == 0):
             print(f"error: {name} {port}: expected a port number (1-65535; 0 disables gRPC)", file=sys.stderr)
             return EXIT_USAGE
-    prompts = [p.strip() for p in args.prompts.split(",") if p.strip()] if args.prompts else None
+    named = args.prompts  # --prompts A,B
+    prompts = [p.strip() for p in named.split(",") if p.strip()] if named else None
     options = ServeOptions(
         env=contract.env,
         models=contract.models,

@@ -42,6 +42,8 @@ class Generation(StrictModel):
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     """0 decodes greedily: the same question gives the same answer, so evaluations are repeatable."""
     top_p: float = Field(1.0, gt=0.0, le=1.0)
+    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0)
+    """OpenAI's frequency penalty: discourages repeating tokens (small greedy models loop without it)."""
     max_tokens: int = Field(192, ge=1, le=4096)
     """Most tokens an answer may have; a request may ask for fewer, never more."""
     stop: list[str] = Field(default_factory=list)

@@ -1,8 +1,10 @@
 """The data layer: ingest, validate (Great Expectations), split, and version datasets with DVC.
 
 Each dataset is `datasets/<name>/` with a dataset.yaml, its own ingest.py, an expectations.yaml suite and
-a dvc.yaml of three stages (ingest -> validate -> split) that call `aip data <stage> <name>`. `prepare`
-is the data step of `aip run`; `load_split` and `data_version` are what training and fingerprints read.
+a dvc.yaml of three stages (ingest -> validate -> split) that call `aip data <stage> <name>`; a
+`documents` dataset (chunks of markdown for retrieval, `documents.py`) ends in `aip vectors build`
+instead of a split. `prepare` is the data step of `aip run`; `load_split` and `data_version` are what
+training and fingerprints read.
 Heavy libraries (pandas, great_expectations, dvc) are imported inside the functions that use them.
 """
 

@@ -2,10 +2,9 @@
 
 - split datasets (kinds `text`, `tabular`): the md5 of the split stage's `data/splits` output;
 - documents datasets (ingest -> validate -> index): the md5 of the ingest stage's `data/raw.csv`, the
-  chunks themselves. The index is derived from them and the embedding model dataset.yaml names, and
-  its float bits may differ in the last place between CPUs, so its own md5 is no version; the index's
-  manifest carries this same md5 as its `version` (pipelines/vectors), so a prompt's fingerprint
-  reads the same value from the lock or from the index.
+  chunks themselves. The index is derived from them (its float bits may differ in the last place
+  between CPUs, so its own md5 is no version); the index's version, in its manifest, is a hash of this
+  md5, the embedding model and the index format (pipelines/vectors `index_version`).
 
 Reading the lock (not hashing files) makes the version a property of the commit: the same commit gives
 the same version on every machine, before any data is pulled, which is what fingerprints need.

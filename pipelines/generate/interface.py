@@ -39,6 +39,9 @@ class GenerationParams:
     top_p: nucleus sampling, the smallest set of tokens whose probability reaches top_p (1 = all).
     stop: strings that end the completion; the text is cut before the first one and excludes it.
     seed: seeds sampling (temperature > 0), so a seeded request is reproducible; None = fresh entropy.
+    frequency_penalty: subtracted from a token's logit once per time it was already generated
+        (-2..2): small greedy models loop ("the canary model was a test of the canary model ...")
+        without it.
     """
 
     max_tokens: int
@@ -46,6 +49,7 @@ class GenerationParams:
     top_p: float = 1.0
     stop: tuple[str, ...] = ()
     seed: int | None = 0
+    frequency_penalty: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens < 1:
@@ -53,6 +57,10 @@ class GenerationParams:
         if not (math.isfinite(self.temperature) and 0.0 <= self.temperature <= 2.0):
             raise GenerationRequestError(
                 f"temperature: expected 0 <= temperature <= 2, got {self.temperature!r}"
+            )
+        if not (math.isfinite(self.frequency_penalty) and -2.0 <= self.frequency_penalty <= 2.0):
+            raise GenerationRequestError(
+                f"frequency_penalty: expected -2 <= frequency_penalty <= 2, got {self.frequency_penalty!r}"
             )
         if not (math.isfinite(self.top_p) and 0.0 < self.top_p <= 1.0):
             raise GenerationRequestError(f"top_p: expected 0 < top_p <= 1, got {self.top_p!r}")

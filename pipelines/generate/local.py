@@ -102,7 +102,7 @@ def _load(model_id: str) -> _Loaded:
     eos: set[int] = set()
     for ids in (model.generation_config.eos_token_id, tokenizer.eos_token_id):
         eos.update(ids if isinstance(ids, list) else [] if ids is None else [ids])
-    end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")  # SmolLM2's chat template ends turns so
+    end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")  # how SmolLM2's chat template ends a turn
     if isinstance(end_of_turn, int) and end_of_turn != tokenizer.unk_token_id:
         eos.add(end_of_turn)
     context = int(getattr(model.config, "max_position_embeddings", 2048))
@@ -115,11 +115,11 @@ class LocalGenerator:
     def __init__(self, model_id: str = "smollm2-135m-instruct", *, threads: int | None = None) -> None:
         """Load the model (once per process). threads: torch's intra-op threads (process-wide);
         None keeps torch's default, one per physical core."""
+        gguf_path(model_id)  # an unknown id or a missing package fails here, before torch is imported
         if threads is not None:
             import torch
 
             torch.set_num_threads(threads)
-        gguf_path(model_id)  # an unknown id or a missing package fails here, before torch is imported
         self._model_id = model_id
         self._loaded = _load(model_id)
 
@@ -184,7 +184,7 @@ class LocalGenerator:
                 with torch.inference_mode():
                     out = loaded.model(input_ids=inputs, cache=cache, use_cache=True)
                     cache = out.cache
-                    token = _next_token(out.logits[0, -1], params, sampler)
+                    token = _next_token(_penalised(out.logits[0, -1], generated, params), params, sampler)
                 if not generated:
                     first_token_s = time.perf_counter() - started
                 generated.append(token)
@@ -213,6 +213,16 @@ class LocalGenerator:
                 seconds=time.perf_counter() - started,
             )
         yield StreamEvent("", completion)
+
+
+def _penalised(logits: Any, generated: list[int], params: GenerationParams) -> Any:
+    """OpenAI's frequency penalty: each token's logit less the penalty times its count so far."""
+    if not params.frequency_penalty or not generated:
+        return logits
+    import torch
+
+    counts = torch.bincount(torch.tensor(generated), minlength=logits.shape[-1])[: logits.shape[-1]]
+    return logits - params.frequency_penalty * counts.to(logits.dtype)
 
 
 def _next_token(logits: Any, params: GenerationParams, sampler: Any) -> int:

@@ -66,6 +66,7 @@ class OpenAIGenerator:
             "max_tokens": params.max_tokens,
             "temperature": params.temperature,
             "top_p": params.top_p,
+            "frequency_penalty": params.frequency_penalty,
             "stream": stream,
         }
         if params.stop:

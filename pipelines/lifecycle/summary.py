@@ -42,13 +42,16 @@ def render(report: RunReport) -> str:
     line = "  ".join("-" * w for w in widths)
     out = [
         f"aip run: environment '{report.env}'   "
-        + "   ".join(f"{k} {v:.1f}s" for k, v in report.seconds.items()),
-        line,
-        "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
-        line,
-        *("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows),
-        line,
+        + "   ".join(f"{k} {v:.1f}s" for k, v in report.seconds.items())
     ]
+    if rows or not report.prompts:  # a prompts-only run has no model table
+        out += [
+            line,
+            "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+            line,
+            *("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows),
+            line,
+        ]
     out += _prompt_rows(report)
     total = sum(report.seconds.values()) + sum(sum(o.seconds.values()) for o in report.outcomes)
     total += sum(sum(p.seconds.values()) for p in report.prompts)
@@ -100,6 +103,7 @@ def _prompt_rows(report: RunReport) -> list[str]:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join("-" * w for w in widths)
     out = [
+        line,
         "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
         line,
         *("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows),

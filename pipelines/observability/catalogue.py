@@ -22,7 +22,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 # An LLM answer takes seconds on a CPU: the latency buckets extended to 60 s.
 LLM_LATENCY_BUCKETS = (*LATENCY_BUCKETS, 15.0, 20.0, 30.0, 45.0, 60.0)
-# Generated tokens per second: a 135M model on 2 CPU cores (~10) to a GPU endpoint (hundreds).
+# Decode tokens per second: a 135M model on 2 busy CPU cores (~5-15) to a GPU endpoint (hundreds).
 TOKENS_PER_SECOND_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 
 
@@ -159,7 +159,7 @@ CATALOGUE: tuple[Metric, ...] = (
     Metric(
         "aip_llm_output_tokens_per_second",
         "histogram",
-        "Completion tokens per second of generation, per answer.",
+        "Decode speed per answer: completion tokens after the first, per second after the first token.",
         ("prompt", "version", "label"),
         "server",
         TOKENS_PER_SECOND_BUCKETS,

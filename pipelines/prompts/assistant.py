@@ -193,6 +193,7 @@ class Assistant:
             temperature=generation.temperature,
             top_p=generation.top_p,
             stop=tuple(generation.stop),
+            frequency_penalty=generation.frequency_penalty,
         )
         while True:
             if not chunks:

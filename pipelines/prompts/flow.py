@@ -148,8 +148,11 @@ def run_prompt(ctx: Context, name: str, *, progress: Any = None, set_alias: bool
     else:
         outcome.status = "promoted"
     outcome.version = existing.version
-    if set_alias:
-        outcome.previous = registry.set_alias(ctx.client, name, ctx.env, existing.version)
+    if not set_alias:
+        outcome.seconds["register"] = time.perf_counter() - start
+        say(f"    prompt {name}: v{existing.version} {outcome.status}; deploy to @{ctx.env}")
+        return outcome
+    outcome.previous = registry.set_alias(ctx.client, name, ctx.env, existing.version)
     outcome.seconds["register"] = time.perf_counter() - start
     say(
         f"    prompt {name}: v{existing.version} @{ctx.env}"

@@ -25,12 +25,13 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pipelines.monitoring.hook import SYNTHETIC
 from pipelines.serving._http import json_response, read_body
 from pipelines.serving._logging import event
+from pipelines.serving._service import ServedPrompts
 from pipelines.serving.errors import Code, ServingError
 
 if TYPE_CHECKING:
@@ -41,12 +42,10 @@ if TYPE_CHECKING:
     from pipelines.prompts import Answer, Assistant
     from pipelines.serving._service import Service
 
-__all__ = ["ChatError", "ServedPrompts", "chat_routes"]
+__all__ = ["ChatError", "chat_routes", "served_prompt"]
 
 CLIENT_CLOSED = 499  # the status a stream the client left is counted with (nginx's)
 MAX_INFLIGHT = 32  # chat requests answered or queued at once; beyond: 429 (one generation runs at a time)
-WORKERS = 4  # threads that run non-streamed answers (the local generator serialises them, a remote one
-# does not); each stream runs on a thread of its own
 _ROLES = ("system", "developer", "user", "assistant")
 _MESSAGE_KEYS = {"role", "content", "name"}
 # Accepted and validated, but the prompt decides: its parameters are what was evaluated and registered.
@@ -119,34 +118,21 @@ def _from_engine(exc: Exception) -> ChatError | None:
     return ChatError(Code.INTERNAL, f"{type(exc).__name__}: {message}", None, "engine_error")
 
 
-@dataclass
-class ServedPrompts:
-    """The assistants this server answers for, by prompt name, and the pool their answers run on."""
-
-    assistants: dict[str, Assistant]
-    loaded_at: int = field(default_factory=lambda: int(time.time()))
-    inflight: int = 0
-    executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(WORKERS, thread_name_prefix="aip-chat")
-    )
-
-    def get(self, name: Any) -> Assistant:
-        if not isinstance(name, str) or not name:
-            raise _bad("'model' must be the name of a served prompt (a non-empty string)", "model")
-        try:
-            return self.assistants[name]
-        except KeyError:
-            served = ", ".join(sorted(self.assistants)) or "none (started with --no-prompts?)"
-            raise ChatError(
-                Code.NOT_FOUND,
-                f"The model '{name}' does not exist: this server answers for the prompts {served} "
-                "(GET /v1/models)",
-                "model",
-                "model_not_found",
-            ) from None
-
-    def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+def served_prompt(prompts: ServedPrompts, name: Any) -> Assistant:
+    """The assistant a request's `model` names: 400 if it is not a name, 404 if none is served."""
+    if not isinstance(name, str) or not name:
+        raise _bad("'model' must be the name of a served prompt (a non-empty string)", "model")
+    try:
+        return prompts.assistants[name]
+    except KeyError:
+        served = ", ".join(sorted(prompts.assistants)) or "none (started with --no-prompts?)"
+        raise ChatError(
+            Code.NOT_FOUND,
+            f"The model '{name}' does not exist: this server answers for the prompts {served} "
+            "(GET /v1/models)",
+            "model",
+            "model_not_found",
+        ) from None
 
 
 # ---- the request -------------------------------------------------------------------------------
@@ -403,30 +389,34 @@ class _Accounting:
                 first = max(0.0, time.perf_counter() - self.started - done.seconds) + done.first_token_seconds
             metrics.llm_generation(
                 *keys,
-                first_token_seconds=first,
+                request_first_token_seconds=first,
+                generator_first_token_seconds=done.first_token_seconds,
                 prompt_tokens=done.prompt_tokens,
                 completion_tokens=done.completion_tokens,
                 generation_seconds=done.seconds,
             )
         if self.code == 200 and self.question is not None:
-            sample_question(self.service, keys, self.question, self.request_id, self.traffic)
+            sample_question(self.service, self.prompts, keys, self.question, self.request_id, self.traffic)
 
     def log_fields(self) -> dict[str, str]:
         return {"prompt": self.prompt, "version": self.version, "label": self.label}
 
 
 def sample_question(
-    service: Service, keys: tuple[str, str, str], question: str, request_id: str, traffic: str
+    service: Service,
+    prompts: ServedPrompts,
+    keys: tuple[str, str, str],
+    question: str,
+    request_id: str,
+    traffic: str,
 ) -> None:
     """The question (never the answer) into the drift sink, partition model=<prompt>: query drift.
 
     Synthetic traffic (`X-AIP-Traffic: synthetic`) is kept out, as for model requests."""
-    from pipelines.monitoring.hook import SYNTHETIC, _sampler
-
     if traffic.strip().lower() == SYNTHETIC:
         return
     try:
-        sampler = _sampler(service)
+        sampler = prompts.sampler(service.metrics["aip_serving_samples_written_total"])
         if sampler is None:
             return
         prompt, version, label = keys
@@ -510,7 +500,7 @@ def chat_routes(service: Service) -> list[Route]:
             service.check_auth(request.headers.get("authorization"))
             body = await read_body(request, service.max_body_bytes)
             data = decode(body)
-            assistant = served.get(data.get("model"))
+            assistant = served_prompt(served, data.get("model"))
             accounting.prompt = assistant.name
             accounting.version, accounting.label = str(assistant.version), str(assistant.label)
             accounting.backend = assistant.backend

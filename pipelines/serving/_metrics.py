@@ -85,19 +85,22 @@ class ServerMetrics:
         version: str,
         label: str,
         *,
-        first_token_seconds: float,
+        request_first_token_seconds: float,
+        generator_first_token_seconds: float,
         prompt_tokens: int,
         completion_tokens: int,
         generation_seconds: float,
     ) -> None:
-        """One generation: time to first token (from the request), tokens in and out, tokens/s."""
+        """One generation: time to first token (from the request), tokens in and out, and the decode
+        speed: tokens after the first over the time after the first (the prefill is in the TTFT)."""
         keys = (prompt, version, label)
-        self._m["aip_llm_time_to_first_token_seconds"].labels(*keys).observe(first_token_seconds)
+        self._m["aip_llm_time_to_first_token_seconds"].labels(*keys).observe(request_first_token_seconds)
         tokens = self._m["aip_llm_tokens_total"]
         tokens.labels(*keys, "prompt").inc(prompt_tokens)
         tokens.labels(*keys, "completion").inc(completion_tokens)
-        if completion_tokens > 0 and generation_seconds > 0:
-            rate = completion_tokens / generation_seconds
+        decoding = generation_seconds - generator_first_token_seconds
+        if completion_tokens > 1 and decoding > 0:
+            rate = (completion_tokens - 1) / decoding
             self._m["aip_llm_output_tokens_per_second"].labels(*keys).observe(rate)
 
     def llm_refusal(self, prompt: str, version: str, label: str, reason: str) -> None:

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pipelines.serving._logging import event
 from pipelines.serving._models import LABELS, Fault, LoadedVersion, ModelSlot
 from pipelines.serving.errors import Code, ServingError
 
 if TYPE_CHECKING:
-    from pipelines.serving._chat import ServedPrompts
+    from pipelines.monitoring.sink import Sampler
+    from pipelines.prompts import Assistant
+    from pipelines.repo.layout import Repo
     from pipelines.serving._metrics import ServerMetrics
     from pipelines.serving._registry import ModelManager
 
-__all__ = ["Call", "Service", "version_status"]
+__all__ = ["Call", "ServedPrompts", "Service", "version_status"]
+
+CHAT_WORKERS = 4  # threads that run non-streamed chat answers (the local generator serialises them, a
+# remote one does not); each stream runs on a thread of its own (pipelines/serving/_chat.py)
 
 
 @dataclass
@@ -39,6 +47,41 @@ class Call:
     @property
     def extra_latency(self) -> float:
         return self.fault.extra_latency_ms / 1000 if self.fault is not None else 0.0
+
+
+@dataclass
+class ServedPrompts:
+    """The assistants a server answers chat requests for, by prompt name, and the pool their answers
+    run on (so a slow answer never holds the event loop, nor the pool model loads use)."""
+
+    assistants: dict[str, Assistant]
+    repo: Repo | None = None  # where questions are sampled: the sink of (repo, env); None: not sampled
+    env: str = ""
+    loaded_at: int = field(default_factory=lambda: int(time.time()))
+    inflight: int = 0  # chat requests being answered or queued (event-loop thread only)
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(CHAT_WORKERS, thread_name_prefix="aip-chat")
+    )
+    _sampler: Sampler | None = None
+    _sampling_failed: bool = False
+
+    def sampler(self, counter: Any) -> Sampler | None:
+        """The questions' sampler, made on first use (its own writer thread and part files, under
+        model=<prompt>: the models' sampler never writes there); None when sampling is off or broke."""
+        if self._sampler is None and self.repo is not None and not self._sampling_failed:
+            from pipelines.monitoring.sink import Sampler, SampleSink, sink_uri
+
+            try:
+                self._sampler = Sampler(SampleSink(sink_uri(self.repo, self.env)), {}, counter=counter)
+            except Exception as exc:  # a sink that cannot be opened must not fail answers
+                self._sampling_failed = True
+                event("question_sampling_disabled", logging.WARNING, error=f"{type(exc).__name__}: {exc}")
+        return self._sampler
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._sampler is not None:
+            self._sampler.close()
 
 
 @dataclass

@@ -33,8 +33,7 @@ from pipelines.serving.errors import ServeError
 if TYPE_CHECKING:
     from pipelines.prompts import Assistant
     from pipelines.repo.layout import Repo
-    from pipelines.serving._chat import ServedPrompts
-    from pipelines.serving._service import Service
+    from pipelines.serving._service import ServedPrompts, Service
 
 __all__ = ["ServeError", "ServeOptions", "build_service", "run_server"]
 
@@ -187,7 +186,7 @@ def load_prompts(
         return None
     from pipelines.errors import AipError
     from pipelines.prompts import load_assistants
-    from pipelines.serving._chat import ServedPrompts
+    from pipelines.serving._service import ServedPrompts
 
     try:
         assistants = load_assistants(repo, env)
@@ -216,7 +215,7 @@ def load_prompts(
             progress(f"warning: prompt {name}: {exc}; its requests answer 503 until the endpoint is back")
             event("prompt_generator_unavailable", logging.WARNING, prompt=name, error=str(exc))
         event("prompt_loaded", prompt=name, version=str(assistant.version), label=str(assistant.label))
-    return ServedPrompts(assistants)
+    return ServedPrompts(assistants, repo=repo, env=env)
 
 
 def warm_up(assistant: Assistant) -> None:

@@ -11,16 +11,17 @@ inside the functions that use them.
 
 from pipelines.vectors.embedder import EMBEDDING_MODELS, Embedder, EmbeddingModel, embedder
 from pipelines.vectors.errors import IndexMismatch, IndexMissing, VectorError, VectorStoreUnavailable
-from pipelines.vectors.index import build_index, index_dir, read_manifest
+from pipelines.vectors.index import build_index, index_dir, index_version, read_manifest
 from pipelines.vectors.metrics import first_relevant_rank, retrieval_metrics, scores_from_ranks
 from pipelines.vectors.milvus_store import SyncResult, collection_name, sync
-from pipelines.vectors.records import Chunk, Hit, IndexManifest
+from pipelines.vectors.records import INDEX_FORMAT, Chunk, Hit, IndexManifest
 from pipelines.vectors.retriever import Retriever
 from pipelines.vectors.store import BACKENDS, VectorStore, open_store
 
 __all__ = [
     "BACKENDS",
     "EMBEDDING_MODELS",
+    "INDEX_FORMAT",
     "Chunk",
     "Embedder",
     "EmbeddingModel",
@@ -38,6 +39,7 @@ __all__ = [
     "embedder",
     "first_relevant_rank",
     "index_dir",
+    "index_version",
     "open_store",
     "read_manifest",
     "retrieval_metrics",

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipelines.vectors._query import check_query
 from pipelines.vectors.errors import IndexMissing, VectorError
 from pipelines.vectors.index import CHUNKS_FILE, INDEX_FILE, index_dir, read_manifest
 from pipelines.vectors.records import Chunk, Hit, IndexManifest
-from pipelines.vectors.store import check_query
 
 if TYPE_CHECKING:
     import numpy as np

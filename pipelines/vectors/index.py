@@ -6,8 +6,9 @@ Reads `datasets/<name>/data/raw.csv` (the validated chunks the ingest stage wrot
     index.faiss     faiss.IndexFlatIP over the L2-normalised embeddings: exact inner product = cosine
                     (a few hundred chunks; an approximate index would only lose recall)
     chunks.jsonl    the chunks in index order (row i of the index is line i)
-    manifest.json   dataset, embedding model, dim, chunk count, version (the md5 of raw.csv, which is
-                    the dataset's data version in dvc.lock)
+    manifest.json   dataset, embedding model, dim, chunk count, version (`index_version`: a hash of
+                    raw.csv's md5, which is the dataset's data version in dvc.lock, the embedding
+                    model and INDEX_FORMAT)
 
 The folder is written beside the old one and swapped in, so a crash never leaves half an index.
 
@@ -25,12 +26,20 @@ from pathlib import Path
 from pipelines.repo.layout import Repo
 from pipelines.vectors.embedder import embedder
 from pipelines.vectors.errors import IndexMissing, VectorError
-from pipelines.vectors.records import Chunk, IndexManifest
+from pipelines.vectors.records import INDEX_FORMAT, Chunk, IndexManifest
 
 INDEX_FILE = "index.faiss"
 CHUNKS_FILE = "chunks.jsonl"
 MANIFEST_FILE = "manifest.json"
 PROGRESS_EVERY = 128  # chunks between progress lines while embedding
+
+
+def index_version(chunks_md5: str, embedding_model: str) -> str:
+    """The index's version: md5 of the chunks' md5 (the data version), the model id and INDEX_FORMAT.
+
+    Computable from the commit alone (dvc.lock and dataset.yaml), so a Milvus server with no local
+    index finds its collection, and independent of the float bits a CPU produced."""
+    return hashlib.md5(f"{chunks_md5}:{embedding_model}:{INDEX_FORMAT}".encode()).hexdigest()
 
 
 def index_dir(repo: Repo, dataset: str) -> Path:
@@ -79,7 +88,7 @@ def build_index(repo: Repo, dataset: str, *, progress: Callable[[str], None] | N
         embedding_model=model.id,
         dim=model.dim,
         chunks=len(chunks),
-        version=hashlib.md5(raw).hexdigest(),
+        version=index_version(hashlib.md5(raw).hexdigest(), model.id),
     )
     final = index_dir(repo, dataset)
     staging = final.with_name(final.name + ".tmp")

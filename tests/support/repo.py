@@ -62,14 +62,14 @@ def make_repo_copy(dest: Path) -> Path:
 def documents_sources() -> list[str]:
     """Repo paths the documents datasets' `ingest.include` globs match (their DVC stage deps)."""
     from pipelines.config import load_dataset
+    from pipelines.data.documents import source_files
 
     paths: set[str] = set()
     for dataset_yaml in sorted((REPO_ROOT / "datasets").glob("*/dataset.yaml")):
         config = load_dataset(dataset_yaml)
         if config.kind != "documents":
             continue
-        for pattern in config.ingest.get("include", []):  # type: ignore[union-attr]
-            paths.update(str(p.relative_to(REPO_ROOT)) for p in REPO_ROOT.glob(pattern) if p.is_file())
+        paths.update(str(p) for p in source_files(REPO_ROOT, config.ingest["include"]))
     return sorted(paths)
 
 

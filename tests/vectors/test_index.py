@@ -20,6 +20,7 @@ from pipelines.vectors import (
     build_index,
     embedder,
     index_dir,
+    index_version,
     open_store,
 )
 from tests.vectors.conftest import DATASET
@@ -40,15 +41,14 @@ def test_an_unknown_embedding_model_is_an_error_listing_the_known_ones():
         embedder("bge-small")
 
 
-def test_build_writes_the_index_its_chunks_and_a_manifest_versioned_by_the_chunks(docs_repo: Repo):
+def test_build_writes_the_index_its_chunks_and_a_manifest_versioned_by_chunks_and_model(docs_repo: Repo):
     folder = index_dir(docs_repo, DATASET)
     assert sorted(p.name for p in folder.iterdir()) == ["chunks.jsonl", "index.faiss", "manifest.json"]
     manifest = IndexManifest.read(folder / "manifest.json")
     raw = (docs_repo.dataset_dir(DATASET) / "data" / "raw.csv").read_bytes()
     lines = (folder / "chunks.jsonl").read_text().splitlines()
-    assert manifest == IndexManifest(
-        DATASET, "all-minilm-l6-v2", 384, len(lines), hashlib.md5(raw).hexdigest()
-    )
+    version = index_version(hashlib.md5(raw).hexdigest(), "all-minilm-l6-v2")
+    assert manifest == IndexManifest(DATASET, "all-minilm-l6-v2", 384, len(lines), version)
     assert json.loads(lines[0])["id"].endswith(":0")
 
 

@@ -82,3 +82,45 @@ def test_a_milvus_server_that_does_not_answer_is_unavailable_naming_its_uri(docs
     uri = f"http://127.0.0.1:{port}"
     with pytest.raises(VectorStoreUnavailable, match=rf"Milvus at {uri} is unavailable"):
         open_store(docs_repo, DATASET, "milvus", uri)
+
+
+def test_a_milvus_lite_file_held_by_another_process_is_unavailable_saying_so(docs_repo: Repo, tmp_path: Path):
+    import subprocess
+    import sys
+
+    uri = str(tmp_path / "held.db")
+    hold = f"from pymilvus import MilvusClient; c = MilvusClient({uri!r}); print('held', flush=True); input()"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(VectorStoreUnavailable, match=r"one process at a time"):
+            open_store(docs_repo, DATASET, "milvus", uri)
+    finally:
+        holder.communicate("\n", timeout=30)
+
+
+def test_a_server_without_the_built_index_finds_its_collection_from_the_lock(
+    private_docs_repo: Repo, tmp_path: Path
+):
+    """A serving pod has the commit (dataset.yaml, dvc.lock), not data/index/."""
+    import hashlib
+    import shutil
+
+    uri = str(tmp_path / "milvus.db")
+    built = sync(private_docs_repo, DATASET, uri)
+    raw = private_docs_repo.dataset_dir(DATASET) / "data" / "raw.csv"
+    md5 = hashlib.md5(raw.read_bytes()).hexdigest()
+    lock = f"stages:\n  ingest:\n    outs:\n    - path: data/raw.csv\n      md5: {md5}\n"
+    (private_docs_repo.dataset_dir(DATASET) / "dvc.lock").write_text(lock)
+    shutil.rmtree(private_docs_repo.dataset_dir(DATASET) / "data")
+    store = open_store(private_docs_repo, DATASET, "milvus", uri)
+    try:
+        assert (store.collection, store.manifest.chunks) == (built.collection, built.rows)  # type: ignore[attr-defined]
+    finally:
+        store.close()
