@@ -255,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--prompts",
         metavar="A,B",
         help="prompts answered on /v1/chat/completions (default: every prompt with the env's alias; "
-        "none when --models is given)",
+        "none when --models is given); naming prompts without --models serves no model",
     )
     p.add_argument(
         "--no-prompts", action="store_true", help="serve no prompt: the LLM and the embedder are never loaded"

@@ -54,8 +54,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--champion-env",
         metavar="ENV",
         help="compare with the version @ENV in ENV's registry, evaluated here on the same generator and "
-        "index "
-        "(pull requests: the difference from production's prompt); default: @--env's recorded metrics",
+        "index (pull requests: the difference from production's prompt); default or empty: the "
+        "recorded metrics of @--env's version",
     )
     p.set_defaults(handler="pipelines.cli.prompt_commands:cmd_evaluate")
 

@@ -11,7 +11,9 @@ The flags and the environment variables that feed them: pipelines/serving/contra
 Prompts (`POST /v1/chat/completions`, pipelines/serving/_chat.py): every prompt with the environment's
 alias, loaded and warmed (LLM, embedder, vector index) before the server listens, like the models, so
 /readyz is never green before the assistant can answer. A server whose models are named (`--models`,
-MODEL_NAME: a model's own Deployment, a canary pod) serves no prompt unless `--prompts` names some.
+MODEL_NAME: a model's own Deployment, a canary pod) serves no prompt unless `--prompts` names some; a
+server whose prompts are named (`--prompts A,B`, the cluster's prompt-server) serves no model unless
+`--models` names some.
 
 Shutdown (SIGTERM or Ctrl-C): stop accepting, let in-flight requests finish (up to `grace_seconds`),
 drain the batching queues, exit 0.
@@ -131,7 +133,10 @@ def build_service(repo: Repo, options: ServeOptions, progress: Callable[[str], N
                 f"{', '.join(registered) or 'none'}"
             )
     progress(f"device {device} ({named('device', options.device)}); track {options.label}")
-    for name in options.models or known:
+    # Naming prompts without models makes a prompts-only server (infra/k8s/base/prompt-server): naming one
+    # kind of thing serves only that kind, as naming models serves no prompt.
+    wanted = options.models or ([] if options.prompts else known)
+    for name in wanted:
         version = options.version or loader.alias_version(name)
         if version is None:
             if options.models:

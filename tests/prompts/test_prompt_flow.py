@@ -74,7 +74,7 @@ def test_a_changed_template_is_a_new_version_canaried_against_stable(copy: Path)
         (copy / ".aip" / "reports" / "local" / "prompts" / PROMPT / "canary.json").read_text()
     )
     checks = {c["check"]: c["result"] for c in canary["interval"]["checks"]}
-    assert {"error_rate", "latency_p95", "evaluation_score", "prediction_shift"} <= set(checks)
+    assert {"error_rate", "latency_p95_ratio", "evaluation_score", "prediction_shift"} <= set(checks)
     assert canary["interval"]["canary"]["requests"] == canary["interval"]["baseline"]["requests"] >= 12
     # The verdict decides the alias, and `aip run` reports it.
     if canary["verdict"] == "promoted":
