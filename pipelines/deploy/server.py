@@ -105,6 +105,7 @@ def ensure_server(
         str(url.port),
         "--grpc-port",
         "0",
+        "--no-prompts",  # a model canary's server: the LLM and the embedder would only slow its start
         *(["--enable-fault-injection"] if fault_injection else []),
         *(extra_args or []),
     ]

@@ -119,7 +119,8 @@ def test_unnamed_models_without_the_alias_are_skipped_with_a_warning(served_repo
     port = free_port()
     env = {**os.environ, "AIP_REPO": str(served_repo)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines", "serve", "--rest-port", str(port), "--grpc-port", "0"],
+        [sys.executable, "-m", "pipelines", "serve", "--rest-port", str(port), "--grpc-port", "0",
+         "--no-prompts"],
         cwd=served_repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     lines = []
