@@ -94,17 +94,10 @@ def cmd_drift(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    days = args.days or repo.model(args.model).monitoring.window_days
     try:
-        until = _when(args.until, "--until") if args.until else datetime.now(UTC)
-        since = _when(args.since, "--since") if args.since else until - timedelta(days=days)
+        since, until = _window(args, args.days or repo.model(args.model).monitoring.window_days)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if since >= until:
-        print(
-            f"error: --since {since.isoformat()} is not before --until {until.isoformat()}", file=sys.stderr
-        )
         return EXIT_USAGE
     result = drift.check(
         repo,
@@ -131,6 +124,15 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _window(args: argparse.Namespace, days: int) -> tuple[datetime, datetime]:
+    """[--since, --until): the last `days` days by default; ValueError naming the bad flag."""
+    until = _when(args.until, "--until") if args.until else datetime.now(UTC)
+    since = _when(args.since, "--since") if args.since else until - timedelta(days=days)
+    if since >= until:
+        raise ValueError(f"--since {since.isoformat()} is not before --until {until.isoformat()}")
+    return since, until
+
+
 def _query_drift(repo: Repo, env: str, args: argparse.Namespace) -> int:
     """`aip drift PROMPT`: sampled questions against the window before (or the evaluation questions)."""
     import json
@@ -138,10 +140,8 @@ def _query_drift(repo: Repo, env: str, args: argparse.Namespace) -> int:
     from pipelines.monitoring.queries import query_drift
     from pipelines.monitoring.sink import SampleSink, sink_uri
 
-    days = args.days or 7
     try:
-        until = _when(args.until, "--until") if args.until else datetime.now(UTC)
-        since = _when(args.since, "--since") if args.since else until - timedelta(days=days)
+        since, until = _window(args, args.days or 7)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
