@@ -166,3 +166,14 @@ def test_aip_drift_on_a_prompt_compares_the_window_with_the_one_before(repo, tmp
     assert result.returncode == 3, result.stdout + result.stderr[-2000:]
     assert f"{PROMPT} @local: query drift (56 questions vs 56 reference)" in result.stdout
     assert json.loads((out / "query-drift.json").read_text())["status"] == "drift"
+
+
+def test_aip_drift_refuses_a_window_that_ends_before_it_starts(repo):
+    from tests.support.cli import run_aip
+
+    result = run_aip(repo.root, "drift", PROMPT, "--since", "2026-12-02", "--until", "2026-12-01")
+    assert result.returncode == 2
+    assert (
+        "error: --since 2026-12-02T00:00:00+00:00 is not before --until 2026-12-01T00:00:00+00:00"
+        in result.stderr
+    )
