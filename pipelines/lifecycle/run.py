@@ -161,14 +161,14 @@ def _run_prompt(ctx: Context, name: str, data_error: str | None) -> PromptRun:
     from pipelines.prompts.flow import PromptRun, run_prompt
 
     if data_error is not None:
-        return PromptRun(name, status="failed: data", error=data_error)
+        return PromptRun(name, status="failed: data", error=f"prompt {name}: {data_error}")
     try:
         outcome = run_prompt(ctx, name, progress=say, set_alias=False)
     except Exception as exc:
         if not is_expected(exc):
             raise
         say(f"error: prompt {name}: {exc}")
-        return PromptRun(name, status="failed: evaluate", error=str(exc))
+        return PromptRun(name, status="failed: evaluate", error=f"prompt {name}: {exc}")
     if not outcome.ok or outcome.status == "up-to-date":
         return outcome
     # The alias moves here: directly for a first version, after a canary against stable otherwise.
@@ -178,12 +178,12 @@ def _run_prompt(ctx: Context, name: str, data_error: str | None) -> PromptRun:
     except Exception as exc:
         if not is_expected(exc):
             raise
-        outcome.status, outcome.error, outcome.deploy = "failed: deploy", str(exc), "error"
+        outcome.status, outcome.error, outcome.deploy = "failed: deploy", f"prompt {name}: {exc}", "error"
         return outcome
     outcome.seconds["deploy"] = time.perf_counter() - start
     outcome.deploy, outcome.previous = result.verdict, result.stable or None
     if not result.ok:
-        outcome.status, outcome.error = "failed: deploy", f"{result.verdict}: {result.reason}"
+        outcome.status, outcome.error = "failed: deploy", f"prompt {name}: {result.verdict}: {result.reason}"
     return outcome
 
 

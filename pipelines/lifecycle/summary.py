@@ -109,5 +109,5 @@ def _prompt_rows(report: RunReport) -> list[str]:
         *("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows),
         line,
     ]
-    out += [f"prompt {p.name}: {p.error}" for p in report.prompts if p.error]
+    out += [p.error for p in report.prompts if p.error]  # each names its prompt
     return out

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.config import load_cases
 from pipelines.prompts import registry
+from pipelines.prompts.errors import PromptError
 from pipelines.prompts.evaluation import PromptEvaluation, evaluate, report_markdown
 from pipelines.prompts.fingerprint import compute
 from pipelines.prompts.load import assistant, prompt_file, templates_of
@@ -73,9 +74,12 @@ def run_prompt(ctx: Context, name: str, *, progress: Any = None, set_alias: bool
     system, user = templates_of(ctx.repo, config)
     sync_store_if_needed(ctx, config.retrieval.dataset)
 
+    from pipelines.vectors import read_manifest
+
     start = time.perf_counter()
-    candidate = assistant(ctx.repo, ctx.env, config, system, user, version="candidate", label=ctx.env)
-    fingerprint = compute(ctx.repo, config, candidate.retriever.store.manifest.version)
+    # The fingerprint needs only the index's manifest: the generator and the embedder (tens of seconds
+    # to load) are loaded only when there is something to evaluate.
+    fingerprint = compute(ctx.repo, config, read_manifest(ctx.repo, config.retrieval.dataset).version)
     outcome.fingerprint = fingerprint.short
     existing = registry.version_for(ctx.client, name, fingerprint.digest)
     champion = registry.alias_version(ctx.client, name, ctx.env)
@@ -97,7 +101,22 @@ def run_prompt(ctx: Context, name: str, *, progress: Any = None, set_alias: bool
         )
         say(f"error: {outcome.error}")
         return outcome
-    candidate.version = existing.version if existing else "candidate"
+    candidate = assistant(
+        ctx.repo,
+        ctx.env,
+        config,
+        system,
+        user,
+        version=existing.version if existing else "candidate",
+        label=ctx.env,
+    )
+    if candidate.retriever.store.manifest.version != fingerprint.parts["index"]:
+        raise PromptError(
+            f"prompt {name}: the {candidate.backend} store holds index "
+            f"{candidate.retriever.store.manifest.version[:12]}, the built index is "
+            f"{fingerprint.parts['index'][:12]}: sync it "
+            f"(aip vectors sync {config.retrieval.dataset} --env {ctx.env})"
+        )
     outcome.seconds["load"] = time.perf_counter() - start
 
     say(
