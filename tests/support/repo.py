@@ -21,6 +21,7 @@ _COPY = [
     "models",
     "datasets",
     "prompts",
+    "docs",  # whole: the platform-docs stage depends on the folder (its md5 in dvc.lock), not only on *.md
     "pipelines",
     "schemas",
     "requirements",
