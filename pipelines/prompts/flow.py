@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.config import load_cases
 from pipelines.prompts import registry
-from pipelines.prompts.errors import PromptError
 from pipelines.prompts.evaluation import PromptEvaluation, evaluate, report_markdown
 from pipelines.prompts.fingerprint import compute
 from pipelines.prompts.load import assistant, prompt_file, templates_of
@@ -109,14 +108,8 @@ def run_prompt(ctx: Context, name: str, *, progress: Any = None, set_alias: bool
         user,
         version=existing.version if existing else "candidate",
         label=ctx.env,
+        index_version=fingerprint.parts["index"],  # the store must hold the index fingerprinted
     )
-    if candidate.retriever.store.manifest.version != fingerprint.parts["index"]:
-        raise PromptError(
-            f"prompt {name}: the {candidate.backend} store holds index "
-            f"{candidate.retriever.store.manifest.version[:12]}, the built index is "
-            f"{fingerprint.parts['index'][:12]}: sync it "
-            f"(aip vectors sync {config.retrieval.dataset} --env {ctx.env})"
-        )
     outcome.seconds["load"] = time.perf_counter() - start
 
     say(
