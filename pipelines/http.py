@@ -51,7 +51,8 @@ def request(
     except urllib.error.HTTPError as exc:
         text = exc.read().decode("utf-8", "replace")
         try:
-            message = str(json.loads(text).get("error", text))
+            answer = json.loads(text)  # {"error": ...} (ours, MLflow's) or {"message": ...} (GitHub's)
+            message = str(answer.get("error") or answer.get("message") or text)
         except (json.JSONDecodeError, AttributeError):
             message = text[:500]
         raise HttpError(method, url, exc.code, message) from None
