@@ -11,17 +11,60 @@ from pipelines.config._base import Name, StrictModel
 EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{1,15}$")]
 
 
+Repository = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+TeamSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+TEAM_KEYS = ("platform", "ml", "data", "sre")
+
+
+class Teams(StrictModel):
+    """GitHub team slugs (without `@<org>/`): CODEOWNERS, catalogue owners and model owners use them."""
+
+    platform: TeamSlug = "platform-team"
+    """Owns the platform itself: infra/, workflows, platform.yaml, the Makefile."""
+    ml: TeamSlug = "ml-engineers"
+    """Owns models, prompts and the training code."""
+    data: TeamSlug = "data-engineers"
+    """Owns datasets."""
+    sre: TeamSlug = "sre"
+    """Co-owns production infrastructure and the alerts."""
+
+
 class Organisation(StrictModel):
     name: Name
     """Organisation slug; prefixes cloud resources and model names in shared registries."""
-    repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+    repository: Repository
     """GitHub `owner/name` of the fork; OIDC trust policies pin to it."""
     cloud: str = "aws"
     """Cloud whose Terraform modules infra/ applies (aws today; siblings may be added)."""
-    region: str = "eu-west-1"
-    """Default cloud region."""
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")] = "eu-west-1"
+    """Default cloud region, e.g. `eu-west-1`."""
     cost_center: str = "ml-platform"
     """Value of the required `cost-center` tag on every cloud resource."""
+    account_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+    """Cloud account id (12 digits, quoted) that KMS key and IAM role ARNs are built from."""
+    domain: Annotated[
+        str,
+        StringConstraints(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"),
+    ]
+    """Base DNS name of the platform's services: `mlflow.<domain>`, `models.<env>.<domain>`."""
+    image_registry: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+$")]
+    """Container registry prefix; images are `<image_registry>/ai-platform-<name>` (e.g. `ghcr.io/<org>`)."""
+    upstream: Repository | None = None
+    """GitHub `owner/name` of the template this fork was made from; template updates come from it."""
+    teams: Teams = Field(default_factory=Teams)
+    """GitHub team slugs by role (platform, ml, data, sre)."""
+
+    def team_handle(self, key_or_slug: str) -> str:
+        """`@<org>/<slug>` for a team key (`ml`), a team slug (`ml-engineers`) or a full `@org/team`."""
+        if key_or_slug.startswith("@"):
+            return key_or_slug
+        slug = getattr(self.teams, key_or_slug) if key_or_slug in TEAM_KEYS else key_or_slug
+        return f"@{self.github_owner}/{slug}"
+
+    @property
+    def github_owner(self) -> str:
+        """The GitHub organisation (owner part of `repository`) that the teams belong to."""
+        return self.repository.split("/", 1)[0]
 
 
 class Environment(StrictModel):
