@@ -20,7 +20,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 
-.PHONY: help setup system-deps run demo test test-fast lint generated generated-check fmt lock ui bench bench-prompts bench-venv bench-serving clean-state
+.PHONY: help setup system-deps run demo test test-fast lint generated generated-check fmt lock catalog ui bench bench-prompts bench-venv bench-serving clean-state
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -69,6 +69,7 @@ generated-check: setup ## every committed generated file is current (schemas, do
 	$(AIP) dashboards build --check
 	$(PY) infra/k8s/platform/render_rules.py --check
 	$(PY) infra/k8s/schemas/crd_to_jsonschema.py --check
+	$(AIP) catalog build --check
 	$(PY) scripts/check_lock.py
 
 generated: setup ## regenerate every committed generated file (not the lock: `make lock`)
@@ -76,6 +77,7 @@ generated: setup ## regenerate every committed generated file (not the lock: `ma
 	$(AIP) reference
 	$(MAKE) --no-print-directory dashboards
 	$(PY) infra/k8s/platform/render_rules.py
+	$(AIP) catalog build --no-html
 
 fmt: setup ## format the Python code
 	$(VENV)/bin/ruff format pipelines tests scripts dashboards
@@ -83,6 +85,9 @@ fmt: setup ## format the Python code
 
 lock: ## regenerate requirements/lock.txt after changing pyproject.toml
 	@scripts/lock.sh
+
+catalog: setup ## the service catalogue: catalog-info.yaml + catalog/*.yaml (Backstage) and .aip/catalog/index.html
+	$(AIP) catalog build
 
 ui: setup ## MLflow UI on the local store, http://127.0.0.1:5000
 	$(AIP) ui --env $(ENV)

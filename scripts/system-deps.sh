@@ -3,6 +3,7 @@
 #   prometheus   prometheus + promtool: the rules tests and the Prometheus integration test
 #   podman runc  build and run the OCI images (`make image`, the container contract test); no daemon
 #   debootstrap  the local Debian base image when no registry is reachable (scripts/image.sh)
+#   chromium     headless browser: the service catalogue page test (tests/catalog)
 # act (the workflow runner emulator) is a wheel in the tools venv (requirements/tools.txt).
 # Idempotent: does nothing when they are on PATH. Needs root (or sudo) only when something is missing.
 set -euo pipefail
@@ -12,8 +13,9 @@ command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(
 command -v podman >/dev/null || missing+=(podman)
 command -v runc >/dev/null || [ -x /usr/sbin/runc ] || missing+=(runc)
 command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "system-deps: prometheus, promtool, podman, runc and debootstrap are installed"
+  echo "system-deps: prometheus, promtool, podman, runc, debootstrap and chromium are installed"
   exit 0
 fi
 if [ "$(id -u)" -eq 0 ]; then

@@ -7,6 +7,7 @@ gRPC protos (TensorFlow) are imported when the server starts.
 """
 
 from pipelines.serving._logging import quiet_stderr
+from pipelines.serving._openapi import openapi_document
 from pipelines.serving.errors import Code, ServeError, ServingError
 from pipelines.serving.server import ServeOptions, build_service, run_server
 
@@ -16,6 +17,7 @@ __all__ = [
     "ServeOptions",
     "ServingError",
     "build_service",
+    "openapi_document",
     "quiet_stderr",
     "run_server",
 ]
