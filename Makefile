@@ -69,12 +69,14 @@ generated-check: setup ## every committed generated file is current (schemas, do
 	$(AIP) dashboards build --check
 	$(PY) infra/k8s/platform/render_rules.py --check
 	$(PY) infra/k8s/schemas/crd_to_jsonschema.py --check
+	$(AIP) render --check
 	$(AIP) catalog build --check
 	$(PY) scripts/check_lock.py
 
 generated: setup ## regenerate every committed generated file (not the lock: `make lock`)
 	$(AIP) schema
 	$(AIP) reference
+	$(AIP) render
 	$(MAKE) --no-print-directory dashboards
 	$(PY) infra/k8s/platform/render_rules.py
 	$(AIP) catalog build --no-html

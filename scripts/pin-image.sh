@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Organisation values here are rewritten by aip render from platform.yaml; edit that file instead.
 # Pin the overlays' images to a digest: rewrite the `images:` entry of every
 # infra/k8s/overlays/*/kustomization.yaml that names the image, to kustomize's `digest:` field.
 #

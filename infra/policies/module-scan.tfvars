@@ -2,7 +2,7 @@
 # (`checkov -d infra/modules/<m> --var-file infra/policies/module-scan.tfvars`), so the policies judge
 # real values instead of unresolved references. Roots and examples pass their own values.
 environment = "dev"
-repository  = "example-org/ai-platform"
+repository  = "fixture-org/ai-platform"
 tags = {
   owner         = "platform-team"
   environment   = "dev"

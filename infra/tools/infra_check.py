@@ -282,7 +282,7 @@ _DROP = re.compile(r'^(provider\s+"[^"]+"|terraform)\s*\{\s*$')
 _KNOWN_DATA = {  # data sources that AWS answers at plan time from configuration alone
     "aws_region": '{ region = "eu-west-1", name = "eu-west-1", id = "eu-west-1" }',
     "aws_partition": '{ partition = "aws", dns_suffix = "amazonaws.com", id = "aws" }',
-    "aws_caller_identity": '{ account_id = "123456789012", id = "123456789012", arn = "arn:aws:iam::123456789012:user/plan", user_id = "AIDAPLAN" }',
+    "aws_caller_identity": '{ account_id = "111122223333", id = "111122223333", arn = "arn:aws:iam::111122223333:user/plan", user_id = "AIDAPLAN" }',
 }
 
 
@@ -323,6 +323,8 @@ def standin_tree(root: Path, dest: Path, infra: Path = INFRA, keep_tests: bool =
     shutil.copytree(infra, dest / "infra", ignore=shutil.ignore_patterns(*skip))
     if (ROOT / "dashboards").is_dir():
         shutil.copytree(ROOT / "dashboards", dest / "dashboards")
+    if (ROOT / "platform.yaml").is_file():  # the environment roots read it (infra/envs/*/platform.tf)
+        shutil.copy2(ROOT / "platform.yaml", dest / "platform.yaml")
     files = [p for p in (dest / "infra").rglob("*.tf") if "tests" not in p.relative_to(dest).parts]
     parsed: dict[Path, list[str]] = {p: p.read_text().splitlines() for p in files}
     standins: dict[tuple[str, str, str], str] = {}  # (mode, type, name) -> "count", "for_each" or ""

@@ -244,6 +244,27 @@ class EnvironmentSettings(StrictModel):
     """How the model is served in this environment."""
     rollout: Rollout = Field(default_factory=Rollout)
     """How a new version is canary-deployed in this environment."""
+    hold: bool = False
+    """Pin in git: this model does not move in this environment. `aip deploy` leaves the alias where
+    it is (verdict `held`, which promotion counts as deployed, so the other models still move)."""
+    version: int | None = Field(None, ge=1)
+    """Pin in git: deploy exactly this registered version here, whatever the commit's fingerprint
+    (what `aip rollback` writes). Neither pin enters the fingerprint: changing one never retrains."""
+    reason: str | None = Field(None, min_length=1)
+    """Why the model is held or pinned (shown by `aip deploy`, `aip ci plan` and the promotion PR)."""
+
+    @model_validator(mode="after")
+    def _one_pin(self) -> EnvironmentSettings:
+        if self.hold and self.version is not None:
+            raise ValueError("give either hold: true or version: N, not both")
+        if self.reason is not None and not self.hold and self.version is None:
+            raise ValueError("reason explains a pin: set hold: true or version: N with it")
+        return self
+
+    @property
+    def pin(self) -> str:
+        """The pin in words ('held', 'v3'), '' when none."""
+        return "held" if self.hold else (f"v{self.version}" if self.version is not None else "")
 
 
 class DriftThresholds(StrictModel):
@@ -290,7 +311,8 @@ class _ModelCommon(StrictModel):
     description: str
     """One sentence for the model card and the catalogue."""
     owner: str
-    """Team or person answerable for the model (CODEOWNERS-style handle)."""
+    """Team answerable for the model: a key or slug of platform.yaml's `organisation.teams` (`ml`,
+    `ml-engineers`), resolved to `@<owner>/<slug>`, or a full `@org/team` / `@person` handle."""
     dataset: Name
     """The dataset (datasets/<name>) the model is trained and evaluated on."""
     evaluation: Evaluation = Field(default_factory=Evaluation)

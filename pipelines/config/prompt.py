@@ -137,7 +137,8 @@ class PromptConfig(StrictModel):
     name: Name
     description: str
     owner: str
-    """Team or person answerable for the prompt (a GitHub handle or team)."""
+    """Team answerable for the prompt: a key or slug of platform.yaml's `organisation.teams`, or a full
+    `@org/team` / `@person` handle (as a model's `owner`)."""
     kind: Literal["retrieval-qa"] = "retrieval-qa"
     """retrieval-qa: answer the last user message from retrieved documents, citing them."""
     template: Template

@@ -1,6 +1,6 @@
 """Install the platform's log index template and ingest pipeline (docs/elasticsearch/) on a cluster.
 
-    aip logs apply-template --url https://es.example-org.internal:9200     # or $AIP_ELASTICSEARCH_URL
+    aip logs apply-template --url https://es.<domain>:9200     # or $AIP_ELASTICSEARCH_URL
 
 Two PUTs, in this order because the template's `index.default_pipeline` names the pipeline:
 `_ingest/pipeline/aip-logs`, then `_index_template/aip-logs`. Both are Elasticsearch's create-or-replace

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 # A runbook link: a page under docs/runbooks/ on main of the repository in platform.yaml
-# (organisation.repository); a fork that changes its repository there must change the links too.
+# (organisation.repository); `aip render` rewrites the links when the repository there changes.
 RUNBOOK_URL = re.compile(
     r"^https://github\.com/(?P<repository>[^/]+/[^/]+)/blob/main/(?P<page>docs/runbooks/.+)$"
 )

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from pipelines.config import load_platform
 from tests.containers.conftest import ROOT, podman
 
 CONTAINERFILES = sorted((ROOT / "containers").glob("*.Containerfile"))
@@ -130,13 +131,12 @@ def test_pin_image_rewrites_only_the_images_entries(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     yaml = YAML(typ="safe")
+    serving = f"{load_platform(ROOT / 'platform.yaml').organisation.image_registry}/ai-platform-serving"
     for path, old in before.items():
         new = path.read_text()
-        entry = next(
-            i for i in yaml.load(new)["images"] if i["name"] == "ghcr.io/example-org/ai-platform-serving"
-        )
+        entry = next(i for i in yaml.load(new)["images"] if i["name"] == serving)
         assert entry == {
-            "name": "ghcr.io/example-org/ai-platform-serving",
+            "name": serving,
             "newName": "ghcr.io/acme/platform-serving",
             "digest": digest,
         }

@@ -334,7 +334,7 @@ def test_bucket_deny_list_takes_only_iam_arns(tool: Tool, tmp_path: Path) -> Non
             ("empty_is_allowed", {}, None),
             (
                 "role_pattern_is_allowed",
-                {"deny_write_principal_arns": ["arn:aws:iam::123456789012:role/aip-dev-*"]},
+                {"deny_write_principal_arns": ["arn:aws:iam::111122223333:role/aip-dev-*"]},
                 None,
             ),
             (
@@ -358,7 +358,7 @@ GPU_BASE: dict[str, Any] = {
     "runner_version": "2.328.0",
     "arc_runner_image": "ghcr.io/actions/actions-runner:2.328.0",
     "asg_ami_id": "ami-0123456789abcdef0",
-    "asg_github_token_secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:aip/runner-token-AbCdEf",
+    "asg_github_token_secret_arn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:aip/runner-token-AbCdEf",
 }
 
 
@@ -462,7 +462,7 @@ def rendered_boot(tool: Tool, tmp_path_factory: pytest.TempPathFactory) -> dict[
     """The VMs' user data, rendered by Terraform's templatefile from the module's real template."""
     folder = tmp_path_factory.mktemp("user-data")
     extra_vars = {
-        "github_runner_repository": "example-org/ai-platform",
+        "github_runner_repository": "fixture-org/ai-platform",
         "github_runner_version": GPU_BASE["runner_version"],
         "github_runner_checksum": GPU_BASE["runner_sha256"],
         "github_runner_labels": ["self-hosted", "linux", "x64", "gpu"],
@@ -473,7 +473,7 @@ def rendered_boot(tool: Tool, tmp_path_factory: pytest.TempPathFactory) -> dict[
         output "user_data" {{
           value = templatefile("{MODULES / "gpu-runners" / "templates" / "user-data.sh.tftpl"}", {{
             environment          = "dev"
-            repository           = "example-org/ai-platform"
+            repository           = "fixture-org/ai-platform"
             bootstrap_ref        = "v1.0.0"
             token_secret_arn     = "{GPU_BASE["asg_github_token_secret_arn"]}"
             region               = "eu-west-1"

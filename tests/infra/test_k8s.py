@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from pipelines.config import load_platform
 from tests.support.infra import INFRA
 from tests.support.manifests import by_kind_name, render_overlay
+from tests.support.repo import REPO_ROOT
 
 pytestmark = pytest.mark.infra
 
@@ -126,7 +128,8 @@ def test_httproute_splits_traffic_between_stable_canary_and_baseline_services_al
         ("model-server-canary", 0),
         ("model-server-baseline", 0),
     ]
-    assert route["spec"]["hostnames"] == [f"models.{env}.example-org.internal"]
+    domain = load_platform(REPO_ROOT / "platform.yaml").organisation.domain
+    assert route["spec"]["hostnames"] == [f"models.{env}.{domain}"]
     for ref in refs:
         service = objs[("Service", ref["name"])]
         deployment = objs[("Deployment", ref["name"])]

@@ -159,16 +159,11 @@ def test_prometheusrules_are_generated_from_the_current_rule_files():
     assert proc.returncode == 0, proc.stderr
     rendered = [d for d in objects("dev").values() if d["kind"] == "PrometheusRule"]
     sources = sorted((INFRA.parent / "dashboards" / "alerts").glob("*.rules.yml"))
-    assert {d["metadata"]["labels"]["aip.example-org/rule-file"] for d in rendered} == {
-        p.name for p in sources
-    }
+    assert {d["metadata"]["labels"]["aip.platform/rule-file"] for d in rendered} == {p.name for p in sources}
     for doc in rendered:
         source = yaml.safe_load(
             (
-                INFRA.parent
-                / "dashboards"
-                / "alerts"
-                / doc["metadata"]["labels"]["aip.example-org/rule-file"]
+                INFRA.parent / "dashboards" / "alerts" / doc["metadata"]["labels"]["aip.platform/rule-file"]
             ).read_text()
         )
         assert doc["spec"]["groups"] == source["groups"]

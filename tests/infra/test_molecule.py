@@ -140,7 +140,7 @@ def test_the_runner_role_refuses_bad_settings_with_a_clear_message(
         str(playbook),
         "--check",
         "-e",
-        json.dumps({"github_runner_repository": "example-org/ai-platform", **extra}),
+        json.dumps({"github_runner_repository": "fixture-org/ai-platform", **extra}),
         cwd=ANSIBLE,
         env={"ANSIBLE_HOME": str(tmp_path / "home"), "ANSIBLE_ROLES_PATH": str(ANSIBLE / "roles")},
     )

@@ -99,7 +99,7 @@ def test_every_checkov_skip_carries_a_reason_on_the_same_line():
 
 @pytest.mark.parametrize("env", ENVS)
 def test_environment_roots_keep_state_in_s3_with_locking_under_their_own_key(env: str):
-    versions = (INFRA / "envs" / env / "versions.tf").read_text()
+    versions = (INFRA / "envs" / env / "backend.tf").read_text()  # rendered by aip render
     backend = blocks(versions.replace("  backend", "backend"), "backend")["s3"]
     assert f'key          = "envs/{env}/terraform.tfstate"' in backend
     assert "use_lockfile = true" in backend and "encrypt      = true" in backend
@@ -117,15 +117,24 @@ def test_environment_roots_agree_with_platform_yaml(env: str):
     platform = yaml.safe_load((REPO_ROOT / "platform.yaml").read_text())
     org = platform["organisation"]
     settings = platform["environments"][env]
-    variables = (INFRA / "envs" / env / "variables.tf").read_text()
-    main = (INFRA / "envs" / env / "main.tf").read_text()
-    assert f'default     = "{org["region"]}"' in variables
-    assert f'default     = "{org["repository"]}"' in variables
-    assert f'default     = "{org["cost_center"]}"' in variables
-    artifact_bucket = settings["artifact_store"].removeprefix("s3://").split("/")[0]
-    dvc_bucket = settings["dvc_remote"].removeprefix("s3://").split("/")[0]
-    assert re.search(rf'artifact_bucket_name\s*=\s*"{artifact_bucket}"', main)
-    assert re.search(rf'dvc_bucket_name\s*=\s*"{dvc_bucket}"', main)
+    root = INFRA / "envs" / env
+    text = "\n".join(p.read_text() for p in sorted(root.glob("*.tf")))
+    # The root reads platform.yaml (no organisation value written into it) ...
+    assert 'yamldecode(file("${path.root}/../../../platform.yaml"))' in (root / "platform.tf").read_text()
+    for value in (org["name"], org["repository"], org["account_id"], org["domain"]):
+        assert value not in text.replace((root / "backend.tf").read_text(), ""), f"{env}: {value} hard-coded"
+    main = (root / "main.tf").read_text()
+    assert re.search(r"artifact_bucket_name\s*=\s*local\.artifact_bucket\b", main)
+    assert re.search(r"dvc_bucket_name\s*=\s*local\.dvc_bucket\b", main)
+    assert f"local.platform.environments.{env}.artifact_store" in (root / "platform.tf").read_text()
+    # ... except the backend, which cannot: rendered from it, the bootstrap's bucket in the org's region.
+    backend = (root / "backend.tf").read_text()
+    assert (
+        f'bucket       = "{org["name"]}-aip-tfstate"' in backend
+        and f'region       = "{org["region"]}"' in backend
+    )
+    assert f"arn:aws:kms:{org['region']}:{org['account_id']}:alias/s3/{org['name']}-aip-tfstate" in backend
+    assert settings["artifact_store"].startswith("s3://") and settings["dvc_remote"].startswith("s3://")
     assert settings["runner_labels"] == ["self-hosted", "linux", "x64", "gpu"]
 
 
@@ -177,7 +186,7 @@ def test_the_plan_role_is_read_only_and_trusts_pull_requests():
 
 @pytest.mark.parametrize("env", ENVS)
 def test_state_is_encrypted_with_the_state_bucket_cmk(env: str):
-    versions = (INFRA / "envs" / env / "versions.tf").read_text()
+    versions = (INFRA / "envs" / env / "backend.tf").read_text()
     assert re.search(r'kms_key_id\s*=\s*"arn:aws:kms:[^"]+:alias/s3/[^"]+-aip-tfstate"', versions)
 
 

@@ -2,7 +2,7 @@
 
 `act_repo` makes a scratch git repository from this working tree (what `git ls-files -co
 --exclude-standard` lists: the change as it would be pushed) with `main`, `env/dev`, `env/staging`,
-`env/prod`, an `origin` remote named https://github.com/example-org/ai-platform.git (act reads
+`env/prod`, an `origin` remote named https://github.com/<platform.yaml's repository>.git (act reads
 `github.repository` from it; never contacted) and a bare repository `store` that `push` pushes to and
 fetches `origin/*` from (the workflows compare with `origin/main`). Its `.venv` is a committed symlink
 to this checkout's (act copies the working tree without what git ignores), whose install stamp matches
@@ -31,13 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.config import load_platform
 from tests.support.git import git
 from tests.support.repo import REPO_ROOT
 
 ACT = REPO_ROOT / ".venv-tools" / "bin" / "act"
 DOUBLES = REPO_ROOT / "tests" / "workflows" / "actions"
 ENV_BRANCHES = ("env/dev", "env/staging", "env/prod")
-REPOSITORY = "example-org/ai-platform"  # platform.yaml's organisation.repository
+REPOSITORY = load_platform(REPO_ROOT / "platform.yaml").organisation.repository
 REMOTE_URL = f"https://github.com/{REPOSITORY}.git"
 _USES = re.compile(r"^\s*(?:-\s*)?uses:\s*([\w.-]+/[\w.-]+)(/[\w./-]+)?@([0-9a-f]{40})", re.MULTILINE)
 # Offline defaults every job gets (docs: ENVIRONMENT "Environment variables for CI and tests").

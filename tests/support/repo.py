@@ -60,6 +60,21 @@ def make_repo_copy(dest: Path) -> Path:
     return dest
 
 
+def tracked_files() -> list[str]:
+    """The working tree as it would be pushed: tracked and new, not ignored files (`git ls-files -co`)."""
+    out = git(REPO_ROOT, "ls-files", "-co", "--exclude-standard")
+    return [line for line in out.splitlines() if (REPO_ROOT / line).is_file()]
+
+
+def make_tree_copy(dest: Path) -> Path:
+    """A plain copy (no git) of every file `tracked_files` lists: what a fork's clone holds."""
+    for rel in tracked_files():
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / rel, target)
+    return dest
+
+
 def documents_sources() -> list[str]:
     """Repo paths the documents datasets' `ingest.include` globs match (their DVC stage deps)."""
     from pipelines.config import load_dataset

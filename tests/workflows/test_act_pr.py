@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.act import act_repo, push, run_act
+from tests.support.act import REPOSITORY, act_repo, push, run_act
 from tests.support.git import git
 from tests.support.registry import TEXT, TUMOR
 
@@ -38,11 +38,11 @@ def pull_request(repo: Path, base: str, head: str) -> dict[str, Any]:
             "head": {
                 "ref": head,
                 "sha": git(repo, "rev-parse", "HEAD"),
-                "repo": {"full_name": "example-org/ai-platform"},
+                "repo": {"full_name": REPOSITORY},
             },
             "base": {"ref": base, "sha": git(repo, "rev-parse", f"origin/{base}")},
         },
-        "repository": {"full_name": "example-org/ai-platform"},
+        "repository": {"full_name": REPOSITORY},
     }
 
 

@@ -6,19 +6,17 @@ module "context" {
 
   # The shared account-level resources are booked to prod: they outlive every environment.
   environment = "prod"
-  owner       = var.owner
-  cost_center = var.cost_center
-  repository  = var.repository
+  owner       = local.owner
+  cost_center = local.cost_center
+  repository  = local.repository
   tags        = { scope = "account" }
 }
 
 data "aws_caller_identity" "current" {}
-data "aws_region" "current" {}
 
 locals {
   account_id   = data.aws_caller_identity.current.account_id
-  region       = data.aws_region.current.region
-  state_bucket = "${var.org}-aip-tfstate"
+  state_bucket = "${local.org}-aip-tfstate" # aip render writes the environments' backend.tf with this name
 }
 
 resource "aws_s3_account_public_access_block" "this" {
@@ -43,7 +41,7 @@ module "state" {
 module "github_oidc" {
   source = "../../modules/github-oidc"
 
-  repository  = var.repository
+  repository  = local.repository
   name_prefix = var.name
   roles = {
     plan = {
@@ -104,7 +102,7 @@ data "aws_iam_policy_document" "break_glass_trust" {
     condition {
       test     = "ArnEquals"
       variable = "aws:PrincipalArn"
-      values   = var.break_glass_principal_arns
+      values   = local.break_glass_principal_arns
     }
     condition {
       test     = "Bool"
@@ -156,7 +154,7 @@ module "audit" {
   source = "../../modules/audit"
 
   name                  = var.name
-  bucket                = "${var.org}-aip-cloudtrail"
+  bucket                = "${local.org}-aip-cloudtrail"
   alert_email_addresses = var.security_alert_emails
   tags                  = module.context.tags
 }

@@ -1,5 +1,5 @@
 provider "aws" {
-  region = var.region
+  region = local.region
 
   default_tags {
     tags = module.context.tags

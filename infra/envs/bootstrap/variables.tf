@@ -1,31 +1,31 @@
 variable "region" {
-  description = "AWS region of the state bucket (platform.yaml's region)."
+  description = "AWS region of the state bucket; null: platform.yaml's organisation.region."
   type        = string
-  default     = "eu-west-1"
+  default     = null
 }
 
 variable "org" {
-  description = "GitHub organisation (platform.yaml's org); prefixes the state bucket name."
+  description = "Organisation slug prefixing the state bucket name; null: platform.yaml's organisation.name."
   type        = string
-  default     = "example-org" # TODO(fork): your GitHub organisation
+  default     = null
 }
 
 variable "repository" {
-  description = "GitHub repository ORG/REPO managing the platform."
+  description = "GitHub repository ORG/REPO managing the platform; null: platform.yaml's organisation.repository."
   type        = string
-  default     = "example-org/ai-platform" # TODO(fork): your ORG/REPO
+  default     = null
 }
 
 variable "owner" {
-  description = "Value of the required `owner` tag."
+  description = "Value of the required `owner` tag; null: platform.yaml's organisation.teams.platform."
   type        = string
-  default     = "platform-team" # TODO(fork): the accountable team
+  default     = null
 }
 
 variable "cost_center" {
-  description = "Value of the required `cost-center` tag."
+  description = "Value of the required `cost-center` tag; null: platform.yaml's organisation.cost_center."
   type        = string
-  default     = "ml-platform" # TODO(fork): your cost centre
+  default     = null
 }
 
 variable "name" {
@@ -35,12 +35,12 @@ variable "name" {
 }
 
 variable "break_glass_principal_arns" {
-  description = "IAM users or roles (people) allowed to assume the break-glass admin role, with MFA."
+  description = "IAM users or roles (people) allowed to assume the break-glass admin role, with MFA; null: the role platform-oncall in platform.yaml's account_id."
   type        = list(string)
-  default     = ["arn:aws:iam::123456789012:role/platform-oncall"] # TODO(fork): your on-call people
+  default     = null # TODO(fork): name your on-call people
 
   validation {
-    condition     = length(var.break_glass_principal_arns) > 0 && alltrue([for a in var.break_glass_principal_arns : !strcontains(a, "*")])
+    condition     = var.break_glass_principal_arns == null || (length(coalesce(var.break_glass_principal_arns, [])) > 0 && alltrue([for a in coalesce(var.break_glass_principal_arns, []) : !strcontains(a, "*")]))
     error_message = "Name at least one principal, without wildcards."
   }
 }

@@ -3,19 +3,19 @@ module "context" {
   source = "../../modules/context"
 
   environment = "dev"
-  owner       = var.owner
-  cost_center = var.cost_center
-  repository  = var.repository
+  owner       = local.owner
+  cost_center = local.cost_center
+  repository  = local.repository
 }
 
 module "platform" {
   source = "../../modules/aws-platform"
 
   environment                 = module.context.environment
-  repository                  = var.repository
+  repository                  = local.repository
   tags                        = module.context.tags
   vpc_cidr                    = "10.10.0.0/16"
-  azs                         = ["${var.region}a", "${var.region}b"]
+  azs                         = ["${local.region}a", "${local.region}b"]
   single_nat_gateway          = true
   cluster_public_access_cidrs = var.cluster_public_access_cidrs
   cpu_pool                    = { instance_types = ["m6i.large"], min_size = 1, max_size = 3, spot = true }
@@ -23,15 +23,15 @@ module "platform" {
   mlflow_db                   = { instance_class = "db.t4g.micro", multi_az = false, backup_retention_days = 7, deletion_protection = false }
   # One registry for every environment (platform.yaml): prod hosts MLflow and its buckets.
   host_registry             = false
-  artifact_bucket_name      = "example-org-ml-artifacts" # TODO(fork): platform.yaml's artifact_store bucket
-  dvc_bucket_name           = "example-org-ml-data"      # TODO(fork): platform.yaml's dvc_remote bucket
+  artifact_bucket_name      = local.artifact_bucket # platform.yaml's artifact_store
+  dvc_bucket_name           = local.dvc_bucket      # platform.yaml's dvc_remote
   force_destroy_buckets     = true
   dashboards_path           = "${path.root}/../../../dashboards/rendered"
   gpu_runners               = { arc_max_runners = 1 }
-  state_bucket              = "example-org-aip-tfstate" # TODO(fork): infra/envs/bootstrap's state_bucket output
+  state_bucket              = local.state_bucket # infra/envs/bootstrap's state bucket
   platform_releases_file    = "${path.root}/../../k8s/platform/releases.yaml"
   install_platform_releases = var.install_platform_releases
-  budget                    = { limit_usd = 1000, subscriber_emails = var.budget_emails }
+  budget                    = { limit_usd = 1000, subscriber_emails = local.budget_emails }
   # GPUs off at night and at weekends: no new GPU node 19:00-07:00 UTC and from Friday 19:00 to Monday 07:00.
   gpu_night_schedule = { stop = "0 19 * * *", start = "0 7 * * 1-5" }
 }

@@ -3,19 +3,19 @@ module "context" {
   source = "../../modules/context"
 
   environment = "prod"
-  owner       = var.owner
-  cost_center = var.cost_center
-  repository  = var.repository
+  owner       = local.owner
+  cost_center = local.cost_center
+  repository  = local.repository
 }
 
 module "platform" {
   source = "../../modules/aws-platform"
 
   environment                 = module.context.environment
-  repository                  = var.repository
+  repository                  = local.repository
   tags                        = module.context.tags
   vpc_cidr                    = "10.30.0.0/16"
-  azs                         = ["${var.region}a", "${var.region}b", "${var.region}c"]
+  azs                         = ["${local.region}a", "${local.region}b", "${local.region}c"]
   single_nat_gateway          = false
   cluster_public_access_cidrs = var.cluster_public_access_cidrs
   cpu_pool                    = { instance_types = ["m6i.xlarge"], min_size = 3, max_size = 6 }
@@ -28,13 +28,13 @@ module "platform" {
   }
   # One registry for every environment (platform.yaml): prod hosts MLflow and its buckets.
   host_registry             = true
-  artifact_bucket_name      = "example-org-ml-artifacts" # TODO(fork): platform.yaml's artifact_store bucket
-  dvc_bucket_name           = "example-org-ml-data"      # TODO(fork): platform.yaml's dvc_remote bucket
+  artifact_bucket_name      = local.artifact_bucket # platform.yaml's artifact_store
+  dvc_bucket_name           = local.dvc_bucket      # platform.yaml's dvc_remote
   force_destroy_buckets     = false
   dashboards_path           = "${path.root}/../../../dashboards/rendered"
   gpu_runners               = { arc_max_runners = 4, create_asg = false }
-  state_bucket              = "example-org-aip-tfstate" # TODO(fork): infra/envs/bootstrap's state_bucket output
+  state_bucket              = local.state_bucket # infra/envs/bootstrap's state bucket
   platform_releases_file    = "${path.root}/../../k8s/platform/releases.yaml"
   install_platform_releases = var.install_platform_releases
-  budget                    = { limit_usd = 8000, subscriber_emails = var.budget_emails }
+  budget                    = { limit_usd = 8000, subscriber_emails = local.budget_emails }
 }

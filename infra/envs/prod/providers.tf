@@ -1,5 +1,5 @@
 provider "aws" {
-  region = var.region
+  region = local.region
 
   # Every taggable resource gets owner, environment and cost-center, even one a module forgets.
   default_tags {
@@ -23,7 +23,7 @@ provider "kubernetes" {
   exec {
     api_version = "client.authentication.k8s.io/v1beta1"
     command     = "aws"
-    args        = ["eks", "get-token", "--cluster-name", module.platform.cluster_name, "--region", var.region]
+    args        = ["eks", "get-token", "--cluster-name", module.platform.cluster_name, "--region", local.region]
   }
 }
 
@@ -35,7 +35,7 @@ provider "helm" {
     exec = {
       api_version = "client.authentication.k8s.io/v1beta1"
       command     = "aws"
-      args        = ["eks", "get-token", "--cluster-name", module.platform.cluster_name, "--region", var.region]
+      args        = ["eks", "get-token", "--cluster-name", module.platform.cluster_name, "--region", local.region]
     }
   }
 }

@@ -1,25 +1,25 @@
 variable "region" {
-  description = "AWS region of the environment (platform.yaml's region)."
+  description = "AWS region of the environment; null: platform.yaml's organisation.region."
   type        = string
-  default     = "eu-west-1"
+  default     = null
 }
 
 variable "repository" {
-  description = "GitHub repository ORG/REPO whose environment jobs may deploy here (platform.yaml's org/repo)."
+  description = "GitHub repository ORG/REPO whose environment jobs may deploy here; null: platform.yaml's organisation.repository."
   type        = string
-  default     = "example-org/ai-platform" # TODO(fork): your ORG/REPO
+  default     = null
 }
 
 variable "owner" {
-  description = "Value of the required `owner` tag."
+  description = "Value of the required `owner` tag; null: platform.yaml's organisation.teams.platform."
   type        = string
-  default     = "platform-team" # TODO(fork): the accountable team
+  default     = null
 }
 
 variable "cost_center" {
-  description = "Value of the required `cost-center` tag."
+  description = "Value of the required `cost-center` tag; null: platform.yaml's organisation.cost_center."
   type        = string
-  default     = "ml-platform" # TODO(fork): your cost centre
+  default     = null
 }
 
 variable "cluster_public_access_cidrs" {
@@ -29,9 +29,9 @@ variable "cluster_public_access_cidrs" {
 }
 
 variable "budget_emails" {
-  description = "Who gets the environment's budget alerts."
+  description = "Who gets the environment's budget alerts; null: <platform team>@<domain> from platform.yaml."
   type        = list(string)
-  default     = ["platform-team@example-org.com"] # TODO(fork): your team's address
+  default     = null
 }
 
 variable "kube_api_tunnel_port" {

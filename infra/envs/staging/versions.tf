@@ -18,14 +18,5 @@ terraform {
     }
   }
 
-  # State lives in the bucket infra/envs/bootstrap creates; S3-native locking (use_lockfile) replaces
-  # the DynamoDB lock table. TODO(fork): replace the bucket name with bootstrap's state_bucket output.
-  backend "s3" {
-    bucket       = "example-org-aip-tfstate"
-    key          = "envs/staging/terraform.tfstate"
-    region       = "eu-west-1"
-    encrypt      = true
-    kms_key_id   = "arn:aws:kms:eu-west-1:123456789012:alias/s3/example-org-aip-tfstate" # TODO(fork): bootstrap's state_kms_key_arn
-    use_lockfile = true
-  }
+  # The S3 backend (state bucket, key, lock) is backend.tf, rendered by aip render from platform.yaml.
 }

@@ -67,7 +67,7 @@ def prometheus_rule(path: Path) -> dict[str, Any]:
         "metadata": {
             "name": object_name(path),
             "namespace": NAMESPACE,
-            "labels": {"app.kubernetes.io/name": "aip-alerts", "aip.example-org/rule-file": path.name},
+            "labels": {"app.kubernetes.io/name": "aip-alerts", "aip.platform/rule-file": path.name},
         },
         "spec": {"groups": groups},
     }

@@ -10,7 +10,7 @@ variable "name" {
 }
 
 variable "bucket" {
-  description = "Globally unique name of the CloudTrail bucket, e.g. `example-org-aip-cloudtrail`."
+  description = "Globally unique name of the CloudTrail bucket, e.g. `fixture-org-aip-cloudtrail`."
   type        = string
 }
 

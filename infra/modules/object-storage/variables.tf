@@ -5,7 +5,7 @@ variable "create" {
 }
 
 variable "bucket" {
-  description = "Globally unique bucket name, e.g. `aip-dev-mlflow-artifacts-123456789012`."
+  description = "Globally unique bucket name, e.g. `aip-dev-mlflow-artifacts-111122223333`."
   type        = string
 
   validation {
@@ -84,7 +84,7 @@ variable "tags" {
 }
 
 variable "deny_write_principal_arns" {
-  description = "IAM principal ARN patterns (ArnLike, e.g. `arn:aws:iam::123456789012:role/aip-dev-*`) that may never write or delete objects: lower environments on prod's buckets."
+  description = "IAM principal ARN patterns (ArnLike, e.g. `arn:aws:iam::111122223333:role/aip-dev-*`) that may never write or delete objects: lower environments on prod's buckets."
   type        = list(string)
   default     = []
 

@@ -3,7 +3,7 @@ variables {
   environment = "dev"
   owner       = "platform-team"
   cost_center = "ml-platform"
-  repository  = "example-org/ai-platform"
+  repository  = "fixture-org/ai-platform"
 }
 
 run "required_tags_win_over_extras" {
@@ -24,7 +24,7 @@ run "required_tags_win_over_extras" {
   }
 
   assert {
-    condition     = output.tags.repository == "example-org/ai-platform" && output.tags["managed-by"] == "terraform"
+    condition     = output.tags.repository == "fixture-org/ai-platform" && output.tags["managed-by"] == "terraform"
     error_message = "The repository and managed-by tags are recorded."
   }
 }

@@ -5,8 +5,8 @@ variables {
   subnet_ids = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
   tags       = { owner = "platform-team", environment = "dev", "cost-center" = "ml-platform" }
   access_entries = {
-    apply  = { principal_arn = "arn:aws:iam::123456789012:role/aip-github-dev-apply", policy = "cluster-admin" }
-    deploy = { principal_arn = "arn:aws:iam::123456789012:role/aip-github-dev-deploy", policy = "edit", namespaces = ["ml-serving"] }
+    apply  = { principal_arn = "arn:aws:iam::111122223333:role/aip-github-dev-apply", policy = "cluster-admin" }
+    deploy = { principal_arn = "arn:aws:iam::111122223333:role/aip-github-dev-deploy", policy = "edit", namespaces = ["ml-serving"] }
   }
   enable_karpenter = true
 }
@@ -24,7 +24,7 @@ run "refuses_an_unknown_access_policy" {
   command = plan
 
   variables {
-    access_entries = { ops = { principal_arn = "arn:aws:iam::123456789012:role/ops", policy = "root" } }
+    access_entries = { ops = { principal_arn = "arn:aws:iam::111122223333:role/ops", policy = "root" } }
   }
 
   expect_failures = [var.access_entries]

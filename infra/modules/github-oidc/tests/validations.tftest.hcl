@@ -1,7 +1,7 @@
 # `terraform test` of the role inputs, run on a stand-in copy (infra_check.py step `test`): the AWS
 # resources are builtin terraform_data there, so only the validations and keys are under test.
 variables {
-  repository = "example-org/ai-platform"
+  repository = "fixture-org/ai-platform"
   tags       = { owner = "platform-team", environment = "dev", "cost-center" = "ml-platform" }
   roles = {
     dev-deploy = { environment = "dev" }
@@ -14,8 +14,8 @@ run "trusts_one_exact_subject_per_role" {
 
   assert {
     condition = output.subjects == {
-      dev-deploy = "repo:example-org/ai-platform:environment:dev"
-      plan       = "repo:example-org/ai-platform:pull_request"
+      dev-deploy = "repo:fixture-org/ai-platform:environment:dev"
+      plan       = "repo:fixture-org/ai-platform:pull_request"
     }
     error_message = "Each role trusts exactly its environment, or pull_request for the plan role."
   }
@@ -55,7 +55,7 @@ run "refuses_a_repository_wildcard" {
   command = plan
 
   variables {
-    repository = "example-org/*"
+    repository = "fixture-org/*"
   }
 
   expect_failures = [var.repository]

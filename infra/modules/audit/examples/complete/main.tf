@@ -19,7 +19,7 @@ module "audit" {
   source = "../../"
 
   name                  = "aip"
-  bucket                = "example-org-aip-cloudtrail"
+  bucket                = "fixture-org-aip-cloudtrail"
   alert_email_addresses = ["security@example.org"]
   tags                  = local.tags
 }

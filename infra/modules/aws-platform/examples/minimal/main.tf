@@ -30,7 +30,7 @@ module "platform" {
   source = "../../"
 
   environment          = "dev"
-  repository           = "example-org/ai-platform"
+  repository           = "fixture-org/ai-platform"
   tags                 = local.tags
   vpc_cidr             = "10.10.0.0/16"
   azs                  = ["eu-west-1a", "eu-west-1b"]

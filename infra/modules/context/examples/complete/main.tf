@@ -6,7 +6,7 @@ module "context" {
   environment = "dev"
   owner       = "platform-team"
   cost_center = "ml-platform"
-  repository  = "example-org/ai-platform"
+  repository  = "fixture-org/ai-platform"
   tags        = { project = "ai-platform" }
 }
 

@@ -1,5 +1,5 @@
-# Deploy roles per GitHub environment (each trusting only `repo:example-org/ai-platform:environment:<env>`)
-# and a read-only plan role trusting `repo:example-org/ai-platform:pull_request`.
+# Deploy roles per GitHub environment (each trusting only `repo:fixture-org/ai-platform:environment:<env>`)
+# and a read-only plan role trusting `repo:fixture-org/ai-platform:pull_request`.
 provider "aws" {
   region = "eu-west-1"
 
@@ -24,7 +24,7 @@ locals {
     {
       sid       = "DescribeCluster"
       actions   = ["eks:DescribeCluster"]
-      resources = ["arn:aws:eks:eu-west-1:123456789012:cluster/aip-*"]
+      resources = ["arn:aws:eks:eu-west-1:111122223333:cluster/aip-*"]
     },
   ]
 }
@@ -32,7 +32,7 @@ locals {
 module "github_oidc" {
   source = "../../"
 
-  repository = "example-org/ai-platform"
+  repository = "fixture-org/ai-platform"
   roles = {
     dev-deploy     = { environment = "dev", statements = local.deploy }
     staging-deploy = { environment = "staging", statements = local.deploy }

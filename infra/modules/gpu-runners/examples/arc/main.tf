@@ -25,7 +25,7 @@ module "gpu_runners" {
   source = "../../"
 
   name              = "aip-example"
-  github_config_url = "https://github.com/example-org/ai-platform"
+  github_config_url = "https://github.com/fixture-org/ai-platform"
   arc_max_runners   = 2
   tags              = local.tags
 }

@@ -25,13 +25,13 @@ module "gpu_runners" {
   source = "../../"
 
   name                        = "aip-example"
-  github_config_url           = "https://github.com/example-org/ai-platform"
+  github_config_url           = "https://github.com/fixture-org/ai-platform"
   enable_arc                  = false
   enable_nvidia_device_plugin = false
   create_asg                  = true
   asg_ami_id                  = "ami-0123456789abcdef0"
   asg_bootstrap_ref           = "v1.0.0"
-  asg_github_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:aip-example/github-runner-token-AbCdEf"
+  asg_github_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:aip-example/github-runner-token-AbCdEf"
   asg_spot                    = true
   vpc_id                      = "vpc-0123456789abcdef0"
   subnet_ids                  = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]

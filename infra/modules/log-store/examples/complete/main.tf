@@ -20,7 +20,7 @@ module "log_store" {
 
   name              = "aip"
   environment       = "dev"
-  oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
+  oidc_provider_arn = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
   oidc_issuer       = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
   tags              = local.tags
 }

@@ -28,9 +28,9 @@ module "mlflow" {
   subnet_ids              = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
   allowed_security_groups = { cluster = "sg-0123456789abcdef0" }
   artifact_bucket_arn     = "arn:aws:s3:::aip-example-mlflow-artifacts"
-  artifact_kms_key_arn    = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+  artifact_kms_key_arn    = "arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-0000-0000-000000000000"
   artifact_root           = "s3://aip-example-mlflow-artifacts/mlflow"
-  oidc_provider_arn       = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
+  oidc_provider_arn       = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
   oidc_issuer             = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
   tags                    = local.tags
 }
