@@ -28,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
             "controller starts `aip serve` if none answers and replays the test split as traffic. "
             "Without --version the version follows from the commit: the one registered for the model's "
             "fingerprint at HEAD (never the newest); when the alias already holds it, nothing is deployed. "
+            "A pin in model.yaml wins (environments.<env>.hold: the alias stays, verdict held; "
+            "environments.<env>.version: N is deployed; ADR 0022). "
             "Exit 0 when promoted (or nothing to do), 1 when rolled back or aborted or when the commit's "
             "fingerprint was never registered. Docs: docs/deploy.md"
         ),
@@ -80,7 +82,19 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from pipelines.observability import logs
 
     logs.start_progress("aip-deploy", ctx.env)
-    if args.version is None:
+    settings = repo.model(args.model).environment(ctx.env)
+    pinned = f"models/{args.model}/model.yaml environments.{ctx.env}" + (
+        f" ({settings.reason})" if settings.reason else ""
+    )
+    if args.version is None and settings.hold:
+        # A pin in git (ADR 0022): the model does not move here; the controller reports `held`.
+        current = ctx.registry.alias_version(args.model, ctx.env)
+        version = str(current.version) if current is not None else ""
+        print(f"{args.model}: held in {ctx.env} by {pinned}")
+    elif args.version is None and settings.version is not None:
+        version = resolve_version(ctx, args.model, str(settings.version))
+        print(f"{args.model}: pinned to v{version} in {ctx.env} by {pinned}")
+    elif args.version is None:
         # What the commit describes: the version registered for the model's fingerprint at HEAD.
         # Resolved here because the deploy layer must not import the lifecycle (fingerprint_of).
         from pipelines.lifecycle.steps import fingerprint_of, not_registered_message
@@ -116,7 +130,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         print(f"report: {result.report}" + (f"   chart: {result.chart}" if result.chart else ""))
     if args.report_json:
         _write_report(Path(args.report_json), result)
-    if not result.ok:
+    if not result.ok or (args.version is not None and result.verdict == "held"):
         print(f"error: {args.model} v{version} was not promoted: {result.verdict}", file=sys.stderr)
         return EXIT_FAILED
     return 0

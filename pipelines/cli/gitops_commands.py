@@ -25,10 +25,11 @@ def add_gitops_parsers(sub: Any) -> None:
     gsub = guard.add_subparsers(dest="guard_command", metavar="CHECK", required=True)
     p = gsub.add_parser(
         "pr",
-        help="a PR into env/<E> must come from main or the previous environment's branch",
+        help="a PR into env/<E> must come from the previous environment's branch (main: label hotfix)",
         description="Refuses a pull request into an environment branch that skips the promotion order "
-        "(platform.yaml: main → dev → staging → prod) or comes from a fork; with --head-sha also checks "
-        "that the incoming commits are all on main (`aip guard branch`).",
+        "(platform.yaml: main → dev → staging → prod) or comes from a fork; main into a later environment "
+        "and hotfix/<E>-* branches need the label 'hotfix' (ADR 0022). With --head-sha also checks that "
+        "the incoming commits are all on main or patch-equivalent to commits of main (`aip guard branch`).",
     )
     p.add_argument(
         "--base", default=os.environ.get("GITHUB_BASE_REF"), help="target branch (GITHUB_BASE_REF)"
@@ -40,6 +41,20 @@ def add_gitops_parsers(sub: Any) -> None:
     p.add_argument("--repo", default=os.environ.get("GITHUB_REPOSITORY"), help="this repository, owner/name")
     p.add_argument("--head-sha", default=None, help="the PR's head commit: also run the branch check on it")
     p.add_argument("--main", default="origin/main", help="ref of main for the branch check (origin/main)")
+    p.add_argument(
+        "--labels",
+        default=os.environ.get("AIP_PR_LABELS", ""),
+        metavar="A,B",
+        help="the PR's labels, comma-separated ($AIP_PR_LABELS); 'hotfix' allows main into a later "
+        "environment and hotfix/<E>-* branches (ADR 0022)",
+    )
+    p.add_argument(
+        "--pr",
+        default="",
+        metavar="N",
+        help="the PR's number: its current labels are read from the API too (GITHUB_TOKEN, "
+        "GITHUB_REPOSITORY), so a label added after the PR opened counts when the guard is re-run",
+    )
     p.set_defaults(handler=_H + "cmd_guard_pr")
     p = gsub.add_parser(
         "branch",
@@ -100,8 +115,9 @@ def add_gitops_parsers(sub: Any) -> None:
         description="Reads the JSON reports of `aip deploy --report-json` (files, or folders searched for "
         "deploy.json) and sets the step output deployed=true only when every model has a report for "
         "ENV whose verdict is promoted, promoted_directly or up_to_date (nothing to deploy) with the "
-        "alias on that version. No report at all (deploy skipped: runners or cloud role not configured) "
-        "gives a notice and deployed=false; promote.yml runs only on deployed=true. Always exits 0.",
+        "alias on that version, or held (a pin in model.yaml). No report at all (deploy skipped: "
+        "runners or cloud role not configured) gives a notice and deployed=false; promote.yml runs only "
+        "on deployed=true. Always exits 0.",
     )
     p.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="deploy.json files or folders")
     p.add_argument("--env", required=True, help="the environment deployed to (or its branch env/<name>)")
@@ -123,6 +139,19 @@ def add_gitops_parsers(sub: Any) -> None:
     p.add_argument("--to", dest="target", default=None, metavar="ENV", help="default: the next environment")
     p.add_argument("--dry-run", action="store_true", help="print the PR body, open nothing")
     p.set_defaults(handler=_H + "cmd_ci_promote")
+    p = csub.add_parser(
+        "hotfix",
+        help="cherry-pick commits of main onto env/<E> as a hotfix PR (label hotfix)",
+        description="Makes hotfix/<E>-<short sha> from env/<E>'s tip, cherry-picks the given commits of "
+        "main onto it (-x; a merge commit stands for its PR's commits), checks it with the guard, pushes "
+        "it and opens a PR into env/<E> labelled 'hotfix' (GITHUB_TOKEN + GITHUB_REPOSITORY). Nothing "
+        "is pushed on a conflict. Exit 1 when refused. Docs: docs/gitops.md, ADR 0022.",
+    )
+    p.add_argument("commits", nargs="+", metavar="COMMIT", help="commits of main (shas, refs)")
+    p.add_argument("--env", required=True, help="the environment to fix (platform.yaml; env/<E> works)")
+    p.add_argument("--remote", default="origin", help="remote to fetch and push (default origin)")
+    p.add_argument("--no-push", action="store_true", help="only make the branch locally")
+    p.set_defaults(handler=_H + "cmd_ci_hotfix")
     p = csub.add_parser("terraform", help="terraform fmt|validate|plan|apply in one root (infra.yml)")
     p.add_argument("action", choices=["fmt", "validate", "plan", "apply"])
     p.add_argument("--root", required=True, help="Terraform root, e.g. infra/envs/dev")
@@ -149,6 +178,29 @@ def add_gitops_parsers(sub: Any) -> None:
     p.set_defaults(handler="pipelines.cli.usage:cmd_ci_check_commands")
 
 
+def add_rollback_parser(sub: Any) -> None:
+    """Register the top-level `aip rollback` (pipelines/gitops/rollback.py)."""
+    p = sub.add_parser(
+        "rollback",
+        help="roll a model back in an environment through git: a version pin in model.yaml",
+        description="Pins MODEL to the version @ENV held before (or --to N) in models/<MODEL>/model.yaml "
+        "(environments.<ENV>.version; comments kept). An environment with a branch: commits the pin on "
+        "rollback/<model>-<ENV>-v<N> from main, pushes it and opens a PR into main (GITHUB_TOKEN), then "
+        "says how it reaches ENV (`aip ci hotfix`, or the next promotion); without a remote the branch "
+        "stays local. An environment without a branch (local): writes the pin in the working tree and "
+        "runs the deploy. Never moves the alias by hand. "
+        "Docs: docs/gitops.md, ADR 0022.",
+    )
+    p.add_argument("model", help="model name (a folder under models/)")
+    p.add_argument("--env", required=True, help="environment from platform.yaml")
+    p.add_argument("--to", type=int, default=None, metavar="N", help="version to pin (default: the previous)")
+    p.add_argument("--reason", default=None, help="why (model.yaml `reason`, commit message, PR)")
+    p.add_argument("--remote", default="origin", help="remote to fetch main from and push to (origin)")
+    p.add_argument("--no-push", action="store_true", help="commit the branch locally, push nothing")
+    p.add_argument("--no-deploy", action="store_true", help="local: write the pin, do not deploy")
+    p.set_defaults(handler=_H + "cmd_rollback")
+
+
 def _repo() -> Repo:
     from pipelines.repo.layout import Repo
 
@@ -164,18 +216,46 @@ def _workflows(files: list[Path]) -> list[Path]:
 
 def cmd_guard_pr(args: argparse.Namespace) -> int:
     from pipelines.gitops import GuardError
-    from pipelines.gitops.guard import check_branch, check_pull_request
+    from pipelines.gitops.guard import check_branch, check_pull_request, is_hotfix_branch
 
     if not args.base or not args.head:
         raise GuardError("aip guard pr: --base and --head are required (or GITHUB_BASE_REF/GITHUB_HEAD_REF)")
     repo = _repo()
+    labels = [label.strip() for label in (args.labels or "").split(",") if label.strip()]
+    labels += _current_labels(int(args.pr) if str(args.pr).isdigit() else None)
     verdict = check_pull_request(
-        repo.platform.promotion_order, args.base, args.head, head_repo=args.head_repo, repo=args.repo
+        repo.platform.promotion_order,
+        args.base,
+        args.head,
+        head_repo=args.head_repo,
+        repo=args.repo,
+        labels=labels,
     )
     print(verdict.message)
+    if is_hotfix_branch(args.head, args.base) and not args.head_sha:
+        raise GuardError(f"{args.head} is a hotfix branch: give --head-sha, its commits must be on main")
     if args.head_sha and args.base.startswith("env/"):
         print(check_branch(repo.root, args.head_sha, args.main).message)
     return 0
+
+
+def _current_labels(number: int | None) -> list[str]:
+    """The PR's labels now, from the API (the event's payload is stale when a re-run follows a label)."""
+    from pipelines.github import GitHub
+    from pipelines.gitops.actions import annotate
+
+    gh = GitHub.from_env() if number else None
+    if gh is None:
+        return []
+    try:
+        return [str(label["name"]) for label in gh.paginate(f"issues/{number}/labels")]
+    except Exception as exc:
+        from pipelines.errors import is_expected
+
+        if not is_expected(exc):
+            raise
+        annotate("warning", f"could not read the labels of #{number} ({exc}); using --labels")
+        return []
 
 
 def cmd_guard_branch(args: argparse.Namespace) -> int:
@@ -276,6 +356,47 @@ def cmd_ci_promote(args: argparse.Namespace) -> int:
         print(render_body(repo, args.source, target))
         return 0
     print(promote(repo, args.source, target))
+    return 0
+
+
+def cmd_ci_hotfix(args: argparse.Namespace) -> int:
+    from pipelines.gitops.hotfix import hotfix
+
+    result = hotfix(_repo(), args.env, args.commits, remote=args.remote, push=not args.no_push)
+    for line in result.picked:
+        print(f"picked  {line}")
+    for line in result.skipped:
+        print(f"skipped {line} (already in {result.base})")
+    if result.pull_request:
+        print(f"opened {result.pull_request}: {result.branch} → {result.base} (label hotfix)")
+    elif result.pushed:
+        print(
+            f"pushed {result.branch}; no GITHUB_TOKEN: open the PR into {result.base} with the label hotfix"
+        )
+    else:
+        print(f"made {result.branch} locally (not pushed)")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from pipelines.gitops.rollback import rollback
+
+    repo = _repo()
+    result = rollback(
+        repo,
+        args.model,
+        args.env,
+        to=args.to,
+        reason=args.reason,
+        remote=args.remote,
+        push=not args.no_push,
+        deploy=not args.no_deploy,
+    )
+    if result.branch:
+        order = repo.platform.promotion_order
+        print(result.next_steps(hotfix_ok=result.env in order[1:]))
+    if result.deploy_verdict and result.deploy_verdict not in ("promoted", "promoted_directly", "up_to_date"):
+        return EXIT_FAILED
     return 0
 
 

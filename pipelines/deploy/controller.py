@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from pipelines.deploy.load import LoadDriver
     from pipelines.registry.context import Context
 
-__all__ = ["UnknownVersion", "UnregisteredFingerprint", "deploy", "resolve_version"]
+__all__ = ["UnknownVersion", "UnregisteredFingerprint", "deploy", "pin_conflict", "resolve_version"]
 
 VERDICT_TAG = "aip.deploy.{env}.verdict"
 REPORT_TAG = "aip.deploy.{env}.report"
@@ -108,6 +108,21 @@ def resolve_version(
     return str(int(version))
 
 
+def pin_conflict(ctx: Context, model: str, version: str) -> str | None:
+    """Why model.yaml's pin for ctx.env forbids deploying `version` now; None when it does not.
+
+    `environments.<env>.hold: true` keeps the alias where it is; `environments.<env>.version: N`
+    allows N only. A pin lives in git (ADR 0022): a deploy never overrides it, whoever asks."""
+    settings = ctx.repo.model(model).environment(ctx.env)
+    where = f"models/{model}/model.yaml environments.{ctx.env}"
+    why = f" ({settings.reason})" if settings.reason else ""
+    if settings.hold:
+        return f"held by {where}.hold{why}"
+    if settings.version is not None and str(settings.version) != version:
+        return f"{where}.version pins v{settings.version}{why}; v{version} is not deployed"
+    return None
+
+
 def plan_of(ctx: Context, model: str) -> Plan:
     return plan_for(model, ctx.env, ctx.repo.model(model).environment(ctx.env).rollout)
 
@@ -138,6 +153,12 @@ def deploy(
     result.thresholds = plan.thresholds.model_dump()
     result.backend = backend.describe() if backend else "none"
     result.metrics = metrics.describe() if metrics else "none"
+    held = pin_conflict(ctx, model, version)
+    if held is not None:  # the pin in git wins; the alias stays (a report says so: verdict held)
+        say(f"==> {model}: {held}: @{ctx.env} stays on {f'v{stable}' if stable else 'no version'}")
+        result.version, result.verdict, result.reason = stable or "", "held", held
+        result.finished = time.time()
+        return result
     if dry_run:
         if stable == version:
             say(f"==> {model}: v{version} is already @{ctx.env}: nothing to deploy")

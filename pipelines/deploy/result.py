@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 __all__ = ["DeployResult", "Interval", "Verdict"]
 
-Verdict = Literal["promoted", "promoted_directly", "rolled_back", "aborted", "up_to_date", "dry_run"]
+# held: model.yaml holds or pins the model in this environment (ADR 0022); the alias did not move.
+Verdict = Literal["promoted", "promoted_directly", "rolled_back", "aborted", "up_to_date", "held", "dry_run"]
 
 
 @dataclass
@@ -58,7 +59,7 @@ class DeployResult:
 
     @property
     def ok(self) -> bool:
-        return self.verdict in ("promoted", "promoted_directly", "up_to_date", "dry_run")
+        return self.verdict in ("promoted", "promoted_directly", "up_to_date", "held", "dry_run")
 
     @property
     def seconds(self) -> float:

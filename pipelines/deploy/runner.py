@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pipelines.deploy.backends import BackendError, KubernetesBackend, LiveKubectl, LocalServerBackend
-from pipelines.deploy.controller import deploy
+from pipelines.deploy.controller import deploy, pin_conflict
 from pipelines.deploy.load import LoadDriver, replay_inputs
 from pipelines.deploy.metrics import LocalSamplesSource, PrometheusSource
 from pipelines.deploy.result import DeployResult
@@ -69,9 +69,9 @@ def deploy_in_env(
 ) -> DeployResult:
     _, settings = ctx.repo.environment(ctx.env)
     current = ctx.registry.alias_version(model, ctx.env)
-    if current is not None and str(current.version) == version:
-        # Nothing to deploy (the controller re-reads the alias under its lock and says so): no
-        # backend, no metrics source, no server, so a level-based rerun needs none of them.
+    if (current is not None and str(current.version) == version) or pin_conflict(ctx, model, version):
+        # Nothing to deploy (the controller re-reads the alias under its lock and says so), or a pin
+        # in model.yaml holds the model: no backend, no metrics source, no server needed.
         return deploy(ctx, model, version, None, None, dry_run=dry_run)
     if settings.kubernetes_namespace and endpoint is None:
         url = metrics_url or os.environ.get(PROMETHEUS_ENV)

@@ -3,7 +3,8 @@
 Reads the JSON reports `aip deploy --report-json` wrote (files, or folders searched for
 `deploy.json`) and sets the step output `deployed=true` only when every model has a report for ENV
 whose verdict is `promoted`, `promoted_directly` or `up_to_date` (nothing to deploy: the alias
-already holds the version of the commit's fingerprint) and whose alias ends on that version.
+already holds the version of the commit's fingerprint) and whose alias ends on that version, or
+`held` (model.yaml's `environments.<env>.hold`: the model stays where it is, ADR 0022).
 Otherwise `deployed=false`, so deploy.yml does not call promote.yml and a commit never walks to the
 next environment undeployed:
 - no report at all: the deploy jobs were skipped (a fork without GPU runners or a cloud role) or
@@ -25,8 +26,9 @@ from pipelines.repo.layout import Repo
 __all__ = ["DEPLOYED", "Outcome", "deployed", "read_reports"]
 
 # Verdicts that leave the environment on the commit's version (up_to_date: `aip deploy` had nothing
-# to deploy, the alias already held it).
-DEPLOYED = {"promoted", "promoted_directly", "up_to_date"}
+# to deploy, the alias already held it; held: model.yaml holds or pins the model here, ADR 0022, so
+# the alias stays where the pin in git says and the other models still promote).
+DEPLOYED = {"promoted", "promoted_directly", "up_to_date", "held"}
 REPORT_NAME = "deploy.json"  # what deploy.yml passes to --report-json: .aip/reports/<env>/<model>/deploy.json
 
 
@@ -40,6 +42,8 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
+        if self.verdict == "held":  # the alias stays where it was: nothing to compare with
+            return True
         return self.verdict in DEPLOYED and self.alias_after == self.version
 
 
@@ -74,6 +78,10 @@ def read_reports(paths: list[Path], env: str) -> tuple[dict[str, Outcome], list[
     return outcomes, problems
 
 
+def _v(version: str) -> str:
+    return f"v{version}" if version and version != "None" else "—"
+
+
 def deployed(repo: Repo, env: str, paths: list[Path], models: list[str] | None = None) -> bool:
     """Set `deployed=true|false` (see the module docstring); the answer."""
     name, _ = repo.environment(env.removeprefix("env/"))  # a branch name works too
@@ -83,13 +91,15 @@ def deployed(repo: Repo, env: str, paths: list[Path], models: list[str] | None =
         have = ", ".join(repo.model_names())
         raise GuardError(f"unknown model(s): {', '.join(unknown)} (models/ has: {have})")
     outcomes, problems = read_reports(paths, name)
-    rows = ["| model | version | verdict | @" + name + " after |", "| --- | --- | --- | --- |"]
+    rows = [f"| model | version | verdict | @{name} after | pin in git |", "| --- | --- | --- | --- | --- |"]
     for model in expected:
         o = outcomes.get(model)
+        settings = repo.model(model).environment(name)
+        pin = settings.pin + (f": {settings.reason}" if settings.reason else "") if settings.pin else "—"
         rows.append(
-            f"| {model} | v{o.version} | {o.verdict} | v{o.alias_after} |"
+            f"| {model} | {_v(o.version)} | {o.verdict} | {_v(o.alias_after)} | {pin} |"
             if o
-            else f"| {model} | — | no report | — |"
+            else f"| {model} | — | no report | — | {pin} |"
         )
     missing = [m for m in expected if m not in outcomes]
     failed = [outcomes[m] for m in expected if m in outcomes and not outcomes[m].ok]

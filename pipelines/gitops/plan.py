@@ -15,6 +15,9 @@ With --env ENV (a platform environment, or its branch `env/<name>`), also:
     train       "true" when the environment may train new fingerprints (platform.yaml `train`)
     requires_approval  "true" when the GitHub environment must have required reviewers
     next_environment   the environment promoted to after this one ("" after the last)
+    pins        the models model.yaml holds or pins in this environment as JSON, e.g.
+                {"tumor-classifier": "held"} or {"topic-classifier": "v3"} (ADR 0022); `aip deploy`
+                honours them, the pinned models stay in the matrix (their job reports `held`)
 
 Deploys are level-based: every model is in the deploy matrix, not only those changed since the
 previous push. Each job resolves the version the commit describes (`aip deploy` without --version:
@@ -93,6 +96,12 @@ def plan(repo: Repo, base: str | None, head: str | None = None, env: str | None 
         order = repo.platform.promotion_order
         nxt = order[order.index(name) + 1] if name in order and order.index(name) + 1 < len(order) else ""
         outputs["next_environment"] = nxt
+        pins = {m: repo.model(m).environment(name) for m in models}
+        outputs["pins"] = json.dumps({m: p.pin for m, p in pins.items() if p.pin})
+        for model, pin in pins.items():
+            if pin.pin:
+                why = f" ({pin.reason})" if pin.reason else ""
+                print(f"{model}: pinned in {name}: {pin.pin}{why} (models/{model}/model.yaml)")
     for key, value in outputs.items():
         set_output(key, value)
     return outputs

@@ -8,13 +8,13 @@ PROMOTION_TOKEN secret, a GitHub App or fine-grained token, so the PR's checks r
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from pipelines.errors import is_expected
 from pipelines.git import GitError, git
+from pipelines.github import GitHub
 from pipelines.gitops import GuardError
-from pipelines.gitops.actions import annotate, api, write_summary
+from pipelines.gitops.actions import annotate, write_summary
 from pipelines.gitops.guard import ENV_PREFIX
 from pipelines.http import HttpError
 from pipelines.repo.layout import Repo
@@ -53,11 +53,26 @@ def _versions(repo: Repo, source: str, target: str) -> list[str]:
             (str(v) for k, v in sorted(tags.items()) if k.startswith(("aip.canary", "aip.deploy"))), "—"
         )
         moving = "" if new is None or (old is not None and old.version == new.version) else " (moves)"
+        pin = repo.model(model).environment(target)
+        if pin.pin:  # model.yaml decides for this model in `target` (ADR 0022)
+            moving = " (held)" if pin.hold else f" (pinned: {pin.pin} in {target})"
         rows.append(
             f"| {model} | {f'v{new.version}' if new else '—'}{moving} | {f'v{old.version}' if old else '—'} "
             f"| {metrics or '—'} | {canary} |"
         )
     return rows
+
+
+def _pins(repo: Repo, target: str) -> list[str]:
+    """Lines for the models model.yaml holds or pins in `target` (what merging this PR keeps there)."""
+    lines = []
+    for model in repo.model_names():
+        settings = repo.model(model).environment(target)
+        if settings.pin:
+            what = "stays where it is (hold)" if settings.hold else f"deploys {settings.pin} (pinned)"
+            why = f": {settings.reason}" if settings.reason else ""
+            lines.append(f"- **{model}** {what} in {target}{why} (`models/{model}/model.yaml`)")
+    return ["### Pins in git", "", *lines, ""] if lines else []
 
 
 def render_body(repo: Repo, source: str, target: str) -> str:
@@ -83,6 +98,7 @@ def render_body(repo: Repo, source: str, target: str) -> str:
             "",
             *_versions(repo, source, target),
             "",
+            *_pins(repo, target),
             "### Commits",
             "",
             commits,
@@ -92,30 +108,59 @@ def render_body(repo: Repo, source: str, target: str) -> str:
     )
 
 
+def _create_missing(gh: GitHub, repo: Repo, source: str, base: str) -> str | None:
+    """Create `base` when it does not exist yet (a fork's first promotion); a line saying so, or None.
+
+    It starts at the main commit `source` runs (the merge base of env/<source> and main: its content,
+    by the guard's rule 2), so the new branch holds only commits of main. Its creation is a push:
+    deploy.yml deploys it in the GitHub environment (behind prod's reviewers), unless the default
+    token created it (its events start no workflow): then the next promotion deploys it."""
+    if gh.branch_sha(base) is not None:
+        return None
+    try:
+        start = git(repo.root, "merge-base", f"origin/{ENV_PREFIX}{source}", "origin/main").strip()
+    except GitError:
+        start = gh.branch_sha(ENV_PREFIX + source) or ""
+    if not start:
+        raise GuardError(f"{base} does not exist and neither does {ENV_PREFIX}{source}: nothing to promote")
+    try:
+        gh.create_branch(base, start)
+    except HttpError as exc:
+        if exc.status not in (403, 404, 422):
+            raise
+        raise GuardError(
+            f"{base} does not exist and could not be created ({exc.message}): give the token "
+            f"contents: write (PROMOTION_TOKEN, docs/gitops.md), or create it: "
+            f"git push origin {start}:refs/heads/{base}"
+        ) from None
+    return f"created {base} at {start[:12]} (the main commit {source} runs)"
+
+
 def promote(repo: Repo, source: str, target: str) -> str:
     order = repo.platform.promotion_order
     if source not in order or target not in order or order.index(target) != order.index(source) + 1:
         raise GuardError(f"promotion goes {' → '.join(order)}; {source} → {target} is not a step of it")
     body = render_body(repo, source, target)
     write_summary(body)
-    token = os.environ.get("GITHUB_TOKEN", "")
-    slug = os.environ.get("GITHUB_REPOSITORY", "")
-    if not (token and slug):
+    gh = GitHub.from_env()
+    if gh is None:
         annotate("notice", "no GITHUB_TOKEN/GITHUB_REPOSITORY: promotion PR not opened (body in the summary)")
         return "not opened"
-    owner = slug.split("/")[0]
     head, base = ENV_PREFIX + source, ENV_PREFIX + target
-    title = f"Promote {source} → {target}"
+    created = _create_missing(gh, repo, source, base)
     try:
-        found = api("GET", f"/repos/{slug}/pulls?state=open&head={owner}:{head}&base={base}", token)
-        if found:
-            api("PATCH", f"/repos/{slug}/pulls/{found[0]['number']}", token, {"body": body, "title": title})
-            return f"updated #{found[0]['number']}"
-        created = api(
-            "POST", f"/repos/{slug}/pulls", token, {"head": head, "base": base, "title": title, "body": body}
+        pr = gh.open_or_update_pull_request(head, base, f"Promote {source} → {target}", body)
+    except HttpError as exc:  # 422 "Validation Failed" when env/<to> already has everything
+        if exc.status != 422 or not _has_everything(gh, base, head):
+            raise
+        return "; ".join(
+            filter(None, [created, f"nothing to promote: {base} already has everything in {head}"])
         )
-        return f"opened #{created['number']}"
-    except HttpError as exc:  # a 422 when env/<to> already has everything
-        if "No commits between" in str(exc):
-            return f"nothing to promote: {base} already has everything in {head}"
-        raise
+    return "; ".join(filter(None, [created, f"{'opened' if pr.created else 'updated'} #{pr.number}"]))
+
+
+def _has_everything(gh: GitHub, base: str, head: str) -> bool:
+    """Whether `base` has every commit of `head` (GitHub's compare: `ahead_by` 0). GitHub's 422 says
+    "No commits between" only inside its `errors` list, so the answer is asked, not parsed."""
+    answer = gh.get(f"compare/{base}...{head}")
+    return isinstance(answer, dict) and int(answer.get("ahead_by", -1)) == 0
