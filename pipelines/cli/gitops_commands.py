@@ -163,6 +163,11 @@ def add_gitops_parsers(sub: Any) -> None:
         "Session Manager plugin); a root without one yet is applied AWS-only first",
     )
     p.add_argument("--tunnel-port", type=int, default=8443, help="local port of the tunnel (default 8443)")
+    p.add_argument(
+        "--plan",
+        metavar="FILE",
+        help="apply: apply this saved plan (relative to the root, e.g. tfplan) exactly as reviewed",
+    )
     p.set_defaults(handler=_H + "cmd_ci_terraform")
     p = csub.add_parser("grafana-publish", help="upload rendered dashboards (GRAFANA_URL, GRAFANA_TOKEN)")
     p.add_argument(
@@ -410,6 +415,7 @@ def cmd_ci_terraform(args: argparse.Namespace) -> int:
         comment=args.comment,
         via_tunnel=args.tunnel,
         tunnel_port=args.tunnel_port,
+        plan_file=args.plan,
     )
 
 

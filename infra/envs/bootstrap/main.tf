@@ -36,8 +36,9 @@ module "state" {
   tags                               = module.context.tags
 }
 
-# infra.yml's plan job on pull requests (AWS_PLAN_ROLE_ARN): reads everything, writes nothing, so it
-# plans with `-lock=false`; it reaches each private cluster API through the SSM tunnel host.
+# infra.yml's plan jobs (AWS_PLAN_ROLE_ARN): on pull requests, and on pushes to the environment
+# branches, where the saved plan is what the gated apply job applies. Reads everything, writes
+# nothing, so it plans with `-lock=false`; it reaches each private cluster API through the SSM tunnel.
 module "github_oidc" {
   source = "../../modules/github-oidc"
 
@@ -46,6 +47,7 @@ module "github_oidc" {
   roles = {
     plan = {
       pull_request = true
+      branches     = [for env in keys(local.platform.environments) : "env/${env}" if env != "local"]
       policy_arns  = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
       statements = [
         {

@@ -2,7 +2,9 @@
 # trust policy pins the audience to sts.amazonaws.com and the subject to exactly one of
 # `repo:ORG/REPO:environment:ENV` (a job running in that GitHub environment, with its protection
 # rules and approvals) or `repo:ORG/REPO:pull_request` (the read-only plan role: a pull request from
-# this repository; forks get no OIDC token). No branch or other repository can assume any of them.
+# this repository; forks get no OIDC token). A pull_request role may also trust pushes to named
+# branches (`branches`: infra.yml plans env/<E> on push, and the gated apply job applies that saved
+# plan). No other branch or repository can assume any of them.
 locals {
   create            = var.create
   github_host       = "token.actions.githubusercontent.com"
@@ -10,6 +12,11 @@ locals {
   subjects = {
     for name, role in var.roles : name => (
       role.pull_request ? "repo:${var.repository}:pull_request" : "repo:${var.repository}:environment:${role.environment}"
+    )
+  }
+  trusted = {
+    for name, role in var.roles : name => concat(
+      [local.subjects[name]], [for branch in role.branches : "repo:${var.repository}:ref:refs/heads/${branch}"]
     )
   }
 }
@@ -47,6 +54,34 @@ data "aws_iam_policy_document" "trust" {
       test     = "StringEquals"
       variable = "${local.github_host}:sub"
       values   = [local.subjects[each.key]]
+    }
+  }
+
+  # A read-only role's pushes to named branches: a second statement (statements are ORed; two `sub`
+  # conditions in one statement would be ANDed and match nothing).
+  dynamic "statement" {
+    for_each = length(each.value.branches) > 0 ? [each.value.branches] : []
+    content {
+      sid     = "GitHubOidcBranchPushes"
+      effect  = "Allow"
+      actions = ["sts:AssumeRoleWithWebIdentity"]
+
+      principals {
+        type        = "Federated"
+        identifiers = [local.oidc_provider_arn]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "${local.github_host}:aud"
+        values   = ["sts.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "${local.github_host}:sub"
+        values   = [for branch in statement.value : "repo:${var.repository}:ref:refs/heads/${branch}"]
+      }
     }
   }
 }

@@ -12,3 +12,8 @@ output "subjects" {
   description = "The exact OIDC subject each role trusts, per key."
   value       = try(local.subjects, null)
 }
+
+output "trusted_subjects" {
+  description = "Every OIDC subject each role's trust policy accepts, by role key."
+  value       = try(local.trusted, null)
+}

@@ -37,6 +37,7 @@ variable "roles" {
   type = map(object({
     environment  = optional(string)
     pull_request = optional(bool, false)
+    branches     = optional(list(string), [])
     policy_arns  = optional(list(string), [])
     statements = optional(list(object({
       sid       = string
@@ -69,6 +70,11 @@ variable "roles" {
   validation {
     condition     = alltrue([for r in values(var.roles) : (r.environment != null) != r.pull_request])
     error_message = "Each role trusts exactly one subject: set `environment` (a GitHub environment) or `pull_request = true`, not both."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.roles) : length(r.branches) == 0 || r.pull_request])
+    error_message = "Only a read-only pull_request role may also trust pushes to `branches`; an environment role trusts its environment alone."
   }
 
   validation {

@@ -60,3 +60,30 @@ run "refuses_a_repository_wildcard" {
 
   expect_failures = [var.repository]
 }
+
+run "a_plan_role_may_also_trust_pushes_to_named_branches" {
+  command = plan
+
+  variables {
+    roles = { plan = { pull_request = true, branches = ["env/dev", "env/prod"] } }
+  }
+
+  assert {
+    condition = output.trusted_subjects.plan == [
+      "repo:fixture-org/ai-platform:pull_request",
+      "repo:fixture-org/ai-platform:ref:refs/heads/env/dev",
+      "repo:fixture-org/ai-platform:ref:refs/heads/env/prod",
+    ]
+    error_message = "The plan role trusts pull requests and the pushes to the named branches, nothing else."
+  }
+}
+
+run "refuses_branches_on_an_environment_role" {
+  command = plan
+
+  variables {
+    roles = { dev-deploy = { environment = "dev", branches = ["env/dev"] } }
+  }
+
+  expect_failures = [var.roles]
+}
