@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 _H = "pipelines.cli.gitops_commands:"
 
 
-def add_gitops_parsers(sub: Any) -> None:
-    """Register `guard` and `ci` on the top-level subparsers of `aip`."""
+def add_gitops_parsers(sub: Any) -> Any:
+    """Register `guard` and `ci` on the top-level subparsers of `aip`; returns the subparsers of `ci`
+    (other command modules add their workflow helpers to it)."""
     guard = sub.add_parser("guard", help="GitOps rules: environment-branch promotion, workflow house rules")
     gsub = guard.add_subparsers(dest="guard_command", metavar="CHECK", required=True)
     p = gsub.add_parser(
@@ -181,6 +182,7 @@ def add_gitops_parsers(sub: Any) -> None:
     p = csub.add_parser("check-commands", help="every run: step of the workflows names things that exist")
     p.add_argument("files", nargs="*", type=Path, help="workflow files (default .github/workflows/*.y*ml)")
     p.set_defaults(handler="pipelines.cli.usage:cmd_ci_check_commands")
+    return csub
 
 
 def add_rollback_parser(sub: Any) -> None:

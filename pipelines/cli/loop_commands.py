@@ -45,9 +45,8 @@ def add_refresh_parser(data_sub: Any) -> None:
     p.set_defaults(handler=_H + "cmd_data_refresh")
 
 
-def add_loop_ci_parsers(sub: Any) -> None:
-    """`aip ci data-pr` and `aip ci retrain-pr` on the subparsers of `aip ci` (registered before)."""
-    csub = _subparsers(sub.choices["ci"])
+def add_loop_ci_parsers(csub: Any) -> None:
+    """`aip ci data-pr`, `aip ci retrain-pr` and `aip ci datasets` on the subparsers of `aip ci`."""
     p = csub.add_parser(
         "data-pr",
         help="propose the last `aip data refresh`'s dvc.lock: branch data/<dataset>-<hash>, PR into main",
@@ -97,14 +96,6 @@ def add_loop_ci_parsers(sub: Any) -> None:
     p.add_argument("--no-push", action="store_true", help="refresh without pushing (a dry run's data)")
     p.add_argument("--base", default="main", help="branch the PR targets (default main)")
     p.set_defaults(handler=_H + "cmd_ci_retrain_pr")
-
-
-def _subparsers(parser: argparse.ArgumentParser) -> Any:
-    """The subparsers action of `parser` (argparse has no public accessor for it)."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    raise RuntimeError(f"{parser.prog} has no subcommands")
 
 
 # -- handlers -----------------------------------------------------------------------------------------

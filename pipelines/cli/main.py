@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                 help="do not push to the remote (read-only credentials: the drift job's monitoring role)",
             )
         p.set_defaults(handler=f"pipelines.cli.commands:cmd_data_{step}")
+    from pipelines.cli.loop_commands import add_loop_ci_parsers, add_refresh_parser  # the training loop
+
+    add_refresh_parser(data_sub)
 
     p = sub.add_parser("train", help="train a model unless its fingerprint is already registered")
     p.add_argument("model", help="model name (a folder under models/)")
@@ -287,9 +290,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", metavar="PATH", help="also write PATH.json and PATH.md")
     p.set_defaults(handler="pipelines.cli.serve_commands:cmd_bench_serving")
 
+    from pipelines.cli.catalog_commands import add_parser as add_catalog_parser  # docs/catalog.md
+
+    add_catalog_parser(sub)
+
     from pipelines.cli.gitops_commands import add_gitops_parsers  # `guard` and `ci` (docs/gitops.md)
 
-    add_gitops_parsers(sub)
+    ci_sub = add_gitops_parsers(sub)
+    from pipelines.cli.gitops_commands import add_rollback_parser  # `aip rollback` (ADR 0022)
+
+    add_rollback_parser(sub)
+    add_loop_ci_parsers(ci_sub)  # `ci data-pr`, `ci retrain-pr` (docs/continuous-training.md)
+
+    from pipelines.cli.fork_commands import add_fork_parsers  # `init` and `render` (docs/forking.md)
+
+    add_fork_parsers(sub)
+
+    from pipelines.cli.doctor_commands import add_parser as add_doctor_parser  # docs/github-settings.md
+
+    add_doctor_parser(sub)
+
+    from pipelines.cli.template_commands import add_parser as add_template_parser  # docs/upgrading.md
+
+    add_template_parser(sub)
     return parser
 
 

@@ -16,7 +16,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipelines.gitops.actions import annotate, api, write_summary
+from pipelines.github import GitHub
+from pipelines.gitops.actions import annotate, write_summary
 from pipelines.http import HttpError, Unreachable
 
 __all__ = ["MARKER", "load_rows", "post", "render"]
@@ -159,13 +160,14 @@ def post(markdown: str, marker: str = MARKER) -> str:
             "notice", f"pull request from the fork {head_repo}: its token cannot comment; see the job summary"
         )
         return "summary only (fork)"
+    github = GitHub(repo, token)
     try:
-        comments = api("GET", f"/repos/{repo}/issues/{number}/comments?per_page=100", token)
+        comments = github.paginate(f"issues/{number}/comments")
         ours = next((c for c in comments if marker in (c.get("body") or "")), None)
         if ours:
-            api("PATCH", f"/repos/{repo}/issues/comments/{ours['id']}", token, {"body": markdown})
+            github.patch(f"issues/comments/{ours['id']}", {"body": markdown})
             return f"updated comment {ours['id']}"
-        created = api("POST", f"/repos/{repo}/issues/{number}/comments", token, {"body": markdown})
+        created = github.post(f"issues/{number}/comments", {"body": markdown})
         return f"created comment {created.get('id')}"
     except (HttpError, Unreachable) as exc:
         annotate("warning", f"could not comment on #{number}: {exc}; the table is in the job summary")
