@@ -19,4 +19,4 @@ contracts, docs/architecture.md), from the top:
 - the kernel: `errors` (AipError, is_expected), `http`, `git`, `offline`
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -230,6 +230,23 @@ def _prometheus_rules(root: Path, alerts: dict[Path, str]) -> str:
     return text
 
 
+# The service catalogue (`aip catalog build`) also derives from platform.yaml (owners, the repository),
+# and from everything else in the repo: it is regenerated beside the render, never by it (pipelines.fork
+# and pipelines.catalog are independent packages of one layer; the CLI runs both).
+CATALOGUE_GLOBS = ("catalog-info.yaml", "catalog/*.yaml")
+
+
+def derived_paths(root: Path) -> set[str]:
+    """Every file that follows from platform.yaml (relative paths), without reading platform.yaml: a
+    template update resolves merge conflicts in them by regenerating, even while platform.yaml is
+    itself being merged."""
+    paths = {".github/CODEOWNERS", PROMETHEUS_RULES, *REWRITES}
+    paths.update(f"infra/envs/{env}/backend.tf" for env in TERRAFORM_ENVS)
+    for pattern in (*ALERT_GLOBS, *CATALOGUE_GLOBS):
+        paths.update(p.relative_to(root).as_posix() for p in root.glob(pattern))
+    return paths
+
+
 def derived(root: Path, platform: PlatformConfig) -> dict[str, str]:
     """Every derived file (relative path) and the text platform.yaml says it should have."""
     org = platform.organisation
