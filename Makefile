@@ -62,7 +62,7 @@ lint: setup tools-venv ## ruff, mypy, the import layers, config validation, fres
 	$(MAKE) --no-print-directory generated-check
 	$(MAKE) --no-print-directory image-check
 
-generated-check: setup ## every committed generated file is current (schemas, docs/cli.md, metrics, dashboards, PrometheusRules, CRD schemas, lock)
+generated-check: setup ## every committed generated file is current (schemas, docs/cli.md, metrics, dashboards, PrometheusRules, CRD schemas, platform.yaml's derived files, the catalogue, CHANGELOG version, lock)
 	$(AIP) schema --check
 	$(AIP) reference --check
 	$(AIP) metrics docs --check
@@ -71,6 +71,7 @@ generated-check: setup ## every committed generated file is current (schemas, do
 	$(PY) infra/k8s/schemas/crd_to_jsonschema.py --check
 	$(AIP) render --check
 	$(AIP) catalog build --check
+	$(AIP) template changelog --check
 	$(PY) scripts/check_lock.py
 
 generated: setup ## regenerate every committed generated file (not the lock: `make lock`)

@@ -14,12 +14,12 @@ from pipelines.fork import init, render
 from tests.support.repo import make_tree_copy
 
 ACME = {
-    "org": "acme-ml",
-    "repo": "acme-ml/ml-platform",
+    "org": "nimbus-ai",
+    "repo": "nimbus-ai/ml-platform",
     "region": "eu-central-1",
     "account-id": "210987654321",
-    "domain": "acme.internal",
-    "image-registry": "ghcr.io/acme-ml",
+    "domain": "nimbus.internal",
+    "image-registry": "ghcr.io/nimbus-ai",
     "upstream": "example-template/ai-platform",
     "team-platform": "platform",
     "team-ml": "ml",
@@ -49,7 +49,7 @@ def fork(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     import contextlib
     import io
 
-    root = make_tree_copy(tmp_path_factory.mktemp("acme"))
+    root = make_tree_copy(tmp_path_factory.mktemp("nimbus"))
     out = io.StringIO()
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
         mp.setenv("AIP_REPO", str(root))
@@ -78,20 +78,20 @@ def test_init_writes_platform_yaml_keeping_its_comments(fork):
     text = (root / "platform.yaml").read_text()
     org = load_platform(root / "platform.yaml").organisation
     assert (org.name, org.repository, org.region, org.account_id) == (
-        "acme-ml",
-        "acme-ml/ml-platform",
+        "nimbus-ai",
+        "nimbus-ai/ml-platform",
         "eu-central-1",
         "210987654321",
     )
     assert (org.domain, org.image_registry, org.upstream) == (
-        "acme.internal",
-        "ghcr.io/acme-ml",
+        "nimbus.internal",
+        "ghcr.io/nimbus-ai",
         "example-template/ai-platform",
     )
-    assert org.team_handle("sre") == "@acme-ml/oncall" and org.team_handle("ml") == "@acme-ml/ml"
+    assert org.team_handle("sre") == "@nimbus-ai/oncall" and org.team_handle("ml") == "@nimbus-ai/ml"
     assert text.startswith("# yaml-language-server: $schema=schemas/platform.schema.json\n")
     assert "# Environments differ here, never in code." in text
-    assert "name: acme-ml                             # your organisation slug" in text
+    assert re.search(r"^  name: nimbus-ai +# your organisation slug$", text, re.MULTILINE)
     # answered markers are gone; the ones init does not answer (runner scale sets) stay
     organisation = text.split("state_dir:")[0]
     assert "TODO(fork)" not in organisation
@@ -103,10 +103,10 @@ def test_init_derives_the_environments_service_uris(fork):
     platform = load_platform(root / "platform.yaml")
     for env in ("dev", "staging", "prod"):
         settings = platform.environments[env]
-        assert settings.tracking_uri == "https://mlflow.acme.internal"
-        assert settings.artifact_store == "s3://acme-ml-ml-artifacts/mlflow"
-        assert settings.dvc_remote == "s3://acme-ml-ml-data/dvc"
-        assert settings.serving_endpoint == f"https://models.{env}.acme.internal"
+        assert settings.tracking_uri == "https://mlflow.nimbus.internal"
+        assert settings.artifact_store == "s3://nimbus-ai-ml-artifacts/mlflow"
+        assert settings.dvc_remote == "s3://nimbus-ai-ml-data/dvc"
+        assert settings.serving_endpoint == f"https://models.{env}.nimbus.internal"
     assert platform.environments["local"].tracking_uri == "sqlite:///.aip/mlflow.db"
 
 
@@ -114,14 +114,14 @@ def test_init_renders_the_derived_files(fork):
     root, _ = fork
     assert render.stale(root, load_platform(root / "platform.yaml")) == []
     codeowners = (root / ".github" / "CODEOWNERS").read_text()
-    assert re.search(r"^/infra/envs/prod/\s+@acme-ml/platform @acme-ml/oncall$", codeowners, re.MULTILINE)
+    assert re.search(r"^/infra/envs/prod/\s+@nimbus-ai/platform @nimbus-ai/oncall$", codeowners, re.MULTILINE)
     backend = (root / "infra" / "envs" / "prod" / "backend.tf").read_text()
-    assert 'bucket       = "acme-ml-aip-tfstate"' in backend
-    assert "arn:aws:kms:eu-central-1:210987654321:alias/s3/acme-ml-aip-tfstate" in backend
+    assert 'bucket       = "nimbus-ai-aip-tfstate"' in backend
+    assert "arn:aws:kms:eu-central-1:210987654321:alias/s3/nimbus-ai-aip-tfstate" in backend
     overlay = (root / "infra" / "k8s" / "overlays" / "prod" / "kustomization.yaml").read_text()
-    assert "- name: ghcr.io/acme-ml/ai-platform-serving" in overlay and "models.prod.acme.internal" in overlay
+    assert "- name: ghcr.io/nimbus-ai/ai-platform-serving" in overlay and "models.prod.nimbus.internal" in overlay
     image_yml = (root / ".github" / "workflows" / "image.yml").read_text()
-    assert "IMAGE_PREFIX: ghcr.io/acme-ml/ai-platform " in image_yml
+    assert "IMAGE_PREFIX: ghcr.io/nimbus-ai/ai-platform " in image_yml
 
 
 def test_the_forks_alert_rules_pass_the_house_rules(fork):
@@ -130,7 +130,7 @@ def test_the_forks_alert_rules_pass_the_house_rules(fork):
     root, _ = fork
     assert problems(root) == []
     assert (
-        "https://github.com/acme-ml/ml-platform/blob/main/docs/runbooks/"
+        "https://github.com/nimbus-ai/ml-platform/blob/main/docs/runbooks/"
         in (root / "infra" / "k8s" / "platform" / "monitoring" / "prometheusrules.yaml").read_text()
     )
 
@@ -146,12 +146,12 @@ def test_aip_init_refuses_bad_values_naming_each_flag_and_writes_nothing(tmp_pat
     root = make_tree_copy(tmp_path / "fork")
     monkeypatch.setenv("AIP_REPO", str(root))
     before = _digest(root)
-    bad = {**ACME, "account-id": "12345", "repo": "acme-ml", "domain": "Acme..internal"}
+    bad = {**ACME, "account-id": "12345", "repo": "nimbus-ai", "domain": "Acme..internal"}
     assert main(["init", *_flags(bad)]) == 2
     err = capsys.readouterr().err
     assert "nothing was written" in err
     assert "--account-id '12345': expected the 12-digit cloud account id" in err
-    assert "--repo 'acme-ml': expected GitHub owner/name" in err
+    assert "--repo 'nimbus-ai': expected GitHub owner/name" in err
     assert "--domain 'Acme..internal': expected a lower-case DNS name" in err
     assert _digest(root) == before
 
@@ -160,10 +160,10 @@ def test_aip_init_without_a_terminal_lists_the_missing_flags(tmp_path, monkeypat
     root = make_tree_copy(tmp_path / "fork")
     monkeypatch.setenv("AIP_REPO", str(root))
     before = _digest(root)
-    assert main(["init", "--org", "acme-ml"]) == 2  # pytest's stdin is not a terminal
+    assert main(["init", "--org", "nimbus-ai"]) == 2  # pytest's stdin is not a terminal
     err = capsys.readouterr().err
     assert "missing --repo, --region, --account-id, --domain" in err
-    assert main(["init", "--org", "acme-ml", "--yes"]) == 2  # --yes has no default account id
+    assert main(["init", "--org", "nimbus-ai", "--yes"]) == 2  # --yes has no default account id
     assert "missing --account-id" in capsys.readouterr().err
     assert _digest(root) == before
 
@@ -172,12 +172,12 @@ def test_aip_init_with_yes_takes_defaults_derived_from_the_organisation(tmp_path
     root = make_tree_copy(tmp_path / "fork")
     monkeypatch.setenv("AIP_REPO", str(root))
     template = load_platform(root / "platform.yaml").organisation
-    assert main(["init", "--org", "acme-ml", "--account-id", "210987654321", "--yes"]) == 0
+    assert main(["init", "--org", "nimbus-ai", "--account-id", "210987654321", "--yes"]) == 0
     out = capsys.readouterr().out
     assert "wrote platform.yaml" in out
     org = load_platform(root / "platform.yaml").organisation
-    assert org.repository == f"acme-ml/{template.repository.split('/')[1]}"
-    assert (org.domain, org.image_registry) == ("acme-ml.internal", "ghcr.io/acme-ml")
+    assert org.repository == f"nimbus-ai/{template.repository.split('/')[1]}"
+    assert (org.domain, org.image_registry) == ("nimbus-ai.internal", "ghcr.io/nimbus-ai")
     assert org.upstream == (template.upstream or template.repository)
     assert org.teams == template.teams
 
@@ -193,7 +193,7 @@ def test_init_keeps_a_service_uri_the_fork_pointed_elsewhere(tmp_path):
     init.run(root, ACME, assume_yes=True, ask=None, progress=lambda _: None)
     platform = load_platform(path)
     assert platform.environments["dev"].tracking_uri == custom
-    assert platform.environments["staging"].tracking_uri == "https://mlflow.acme.internal"
+    assert platform.environments["staging"].tracking_uri == "https://mlflow.nimbus.internal"
 
 
 def test_every_init_flag_is_a_question():
@@ -210,8 +210,8 @@ def test_on_a_terminal_init_asks_for_each_missing_value_offering_the_default():
         asked.append((question.flag, default))
         return {"account-id": "210987654321", "region": "us-east-2"}.get(question.flag, "")
 
-    answers = init.resolve(org, {"org": "acme-ml"}, assume_yes=False, ask=ask)
+    answers = init.resolve(org, {"org": "nimbus-ai"}, assume_yes=False, ask=ask)
     assert [flag for flag, _ in asked] == [q.flag for q in init.QUESTIONS if q.flag != "org"]
     assert dict(asked)["account-id"] is None  # no default: the answer is required
-    assert dict(asked)["repo"] == f"acme-ml/{org.repository.split('/')[1]}"
+    assert dict(asked)["repo"] == f"nimbus-ai/{org.repository.split('/')[1]}"
     assert answers["region"] == "us-east-2" and answers["teams.ml"] == org.teams.ml  # Enter keeps the default
