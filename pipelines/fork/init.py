@@ -264,13 +264,4 @@ def run(
     new_text = edit_platform_yaml(text, platform, answers)
     new_platform = _check_platform_text(new_text)
     files = {"platform.yaml": new_text, **render.derived(root, new_platform)}
-    changed = []
-    for rel, content in files.items():
-        target = root / rel
-        if target.is_file() and target.read_text() == content:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content)
-        changed.append(rel)
-        progress(f"wrote {rel}")
-    return changed
+    return render.write_files(root, files, progress)

@@ -275,10 +275,10 @@ def stale(root: Path, platform: PlatformConfig) -> list[str]:
     ]
 
 
-def render(root: Path, platform: PlatformConfig, progress: Callable[[str], None] = print) -> list[str]:
-    """Write every stale derived file; returns the paths written (relative)."""
+def write_files(root: Path, files: dict[str, str], progress: Callable[[str], None] = print) -> list[str]:
+    """Write each file (relative path -> text) whose content differs; returns the paths written."""
     written = []
-    for rel, text in derived(root, platform).items():
+    for rel, text in files.items():
         path = root / rel
         if path.is_file() and path.read_text() == text:
             continue
@@ -287,3 +287,8 @@ def render(root: Path, platform: PlatformConfig, progress: Callable[[str], None]
         written.append(rel)
         progress(f"wrote {rel}")
     return written
+
+
+def render(root: Path, platform: PlatformConfig, progress: Callable[[str], None] = print) -> list[str]:
+    """Write every stale derived file; returns the paths written (relative)."""
+    return write_files(root, derived(root, platform), progress)
