@@ -18,6 +18,7 @@ export DVC_NO_ANALYTICS := 1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+export FEAST_USAGE := False
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 
 .PHONY: help setup system-deps run demo test test-fast lint generated generated-check fmt lock catalog ui bench bench-prompts bench-venv bench-serving clean-state

@@ -17,6 +17,7 @@ OFFLINE_ENV: dict[str, str] = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "TOKENIZERS_PARALLELISM": "false",
+    "FEAST_USAGE": "False",
 }
 
 

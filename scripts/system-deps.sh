@@ -4,6 +4,8 @@
 #   podman runc  build and run the OCI images (`make image`, the container contract test); no daemon
 #   debootstrap  the local Debian base image when no registry is reachable (scripts/image.sh)
 #   chromium     headless browser: the service catalogue page test (tests/catalog)
+#   postgresql   a real Postgres on 127.0.0.1: Optuna's shared study storage (tests/tune)
+#   redis-server a real Redis on 127.0.0.1: Feast's production online store (tests/features)
 # act (the workflow runner emulator) is a wheel in the tools venv (requirements/tools.txt).
 # Idempotent: does nothing when they are on PATH. Needs root (or sudo) only when something is missing.
 set -euo pipefail
@@ -14,8 +16,10 @@ command -v podman >/dev/null || missing+=(podman)
 command -v runc >/dev/null || [ -x /usr/sbin/runc ] || missing+=(runc)
 command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v redis-server >/dev/null || missing+=(redis-server)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "system-deps: prometheus, promtool, podman, runc, debootstrap and chromium are installed"
+  echo "system-deps: prometheus, promtool, podman, runc, debootstrap, chromium, postgresql and redis-server are installed"
   exit 0
 fi
 if [ "$(id -u)" -eq 0 ]; then

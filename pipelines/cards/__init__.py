@@ -1,0 +1,1 @@
+"""Model cards for registered versions: `aip card` (docs/model-cards.md)."""

@@ -1,0 +1,1 @@
+"""SHAP explanations for evaluation reports and the `:explain` method (docs/explanations.md)."""

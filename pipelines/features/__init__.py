@@ -1,0 +1,1 @@
+"""The Feast feature store of tabular datasets: `aip features` (docs/features.md)."""
