@@ -35,6 +35,7 @@ KUBERNETES_VERSION = "1.35.0"  # the EKS version in infra/modules/eks-cluster (s
 CHECKOV_TARGETS = ["modules", "envs/bootstrap", "envs/dev", "envs/staging", "envs/prod"]  # one run each: checkov dedups equal addresses across roots
 ORG_POLICIES = {"CKV_ORG_1", "CKV_ORG_2", "CKV_ORG_3", "CKV_ORG_4", "CKV2_ORG_5", "CKV2_ORG_6"}  # must all have run
 PARALLEL = max(1, min(2, os.cpu_count() or 1))  # the CI machine has 2 cores
+STANDALONE_KUSTOMIZATIONS = ("tuning",)  # infra/k8s/<name>: run by hand or a workflow, not part of an overlay
 STEPS = ("fmt", "validate", "test", "knowable", "checkov", "compliance", "ansible", "molecule", "k8s", "capacity")
 
 _TMP = Path(tempfile.mkdtemp(prefix="infra-check-"))
@@ -256,6 +257,8 @@ def validate_manifests(text: str) -> list[str]:
 
 def step_k8s() -> str:
     overlays = sorted(p for p in (INFRA / "k8s" / "overlays").iterdir() if (p / "kustomization.yaml").exists())
+    # Kustomizations applied on demand, outside the overlays (e.g. the tuning Job): validated the same way.
+    overlays += [INFRA / "k8s" / name for name in STANDALONE_KUSTOMIZATIONS if (INFRA / "k8s" / name / "kustomization.yaml").exists()]
     counted = []
     for overlay in overlays:
         rendered = kustomize(overlay)
@@ -263,7 +266,30 @@ def step_k8s() -> str:
         if errors:
             raise CheckFailed(f"k8s overlay {overlay.name}: schema errors:\n  " + "\n  ".join(errors))
         counted.append(f"{overlay.name} ({rendered.count(chr(10) + 'kind: ') + rendered.startswith('kind: ')} objects)")
+    counted.append(training_jobs())
     return f"k8s: kubectl kustomize + schema validation (Kubernetes {KUBERNETES_VERSION}, strict): {', '.join(counted)}"
+
+
+def training_jobs() -> str:
+    """Cluster training (docs/cluster-training.md): `aip cluster render` of every model in every cluster
+    environment (Kueue queue, Trainer runtime, TrainJob), validated like the overlays. The engine
+    renders them, so this runs `aip` from the runtime venv (`make setup`)."""
+    import yaml
+
+    python = ROOT / ".venv" / "bin" / "python"
+    if not python.exists():
+        raise CheckFailed("the training-job check needs the runtime venv: run `make setup`")
+    envs = [e for e in yaml.safe_load((ROOT / "platform.yaml").read_text())["environments"] if e != "local"]
+    models = sorted(p.parent.name for p in (ROOT / "models").glob("*/model.yaml"))
+    for env in envs:
+        for model in models:
+            proc = run([str(python), "-m", "pipelines", "cluster", "render", model, "--env", env, "--name", "check"])
+            if proc.returncode != 0:
+                raise CheckFailed(f"aip cluster render {model} --env {env}:\n{proc.stderr}")
+            errors = validate_manifests(proc.stdout)
+            if errors:
+                raise CheckFailed(f"training job {model} in {env}: schema errors:\n  " + "\n  ".join(errors))
+    return f"training jobs ({len(models)} models x {', '.join(envs)})"
 
 
 # ------------------------------------------------------------------ plan-time knowability (stand-ins)

@@ -109,11 +109,16 @@ def cmd_fingerprint(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from pipelines.cli.train_commands import launch_overrides
     from pipelines.lifecycle import steps
 
     ctx = _context(args.env)
-    candidate = steps.train(ctx, args.model, force=args.force)
-    if candidate.trained_now:
+    candidate = steps.train(
+        ctx, args.model, force=args.force, launch=launch_overrides(args), resume=not args.no_resume
+    )
+    if candidate.notes and not candidate.run_id:  # a non-zero node of a multi-node job
+        print(f"{args.model}: {candidate.notes[0]}")
+    elif candidate.trained_now:
         print(f"{args.model}: trained fingerprint {candidate.fingerprint.short} (run {candidate.run_id})")
     elif candidate.version:
         print(

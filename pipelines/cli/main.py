@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
         p.set_defaults(handler=f"pipelines.cli.commands:cmd_data_{step}")
     from pipelines.cli.loop_commands import add_loop_ci_parsers, add_refresh_parser  # the training loop
+    from pipelines.cli.train_commands import add_distributed_options
 
     add_refresh_parser(data_sub)
 
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model name (a folder under models/)")
     p.add_argument("--force", action="store_true", help="train even if the fingerprint is known")
     _env_option(p)
+    add_distributed_options(p)  # --nproc-per-node, --nnodes, ... (docs/distributed-training.md)
     p.set_defaults(handler="pipelines.cli.commands:cmd_train")
 
     p = sub.add_parser("evaluate", help="evaluate the model's candidate against its gates")
@@ -134,6 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_prompt_parser(sub)
     add_vectors_parser(sub)
+
+    from pipelines.cli.tune_commands import add_parser as add_tune_parser  # docs/tuning.md
+
+    add_tune_parser(sub)
+
+    from pipelines.cli.features_commands import add_parser as add_features_parser
+
+    add_features_parser(sub)
+
+    from pipelines.cli.cluster_commands import add_parser as add_cluster_parser  # docs/cluster-training.md
+
+    add_cluster_parser(sub)
 
     p = sub.add_parser("fingerprint", help="print a model's fingerprint and what it is made of")
     p.add_argument("model", help="model name")
@@ -301,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_rollback_parser(sub)
     add_loop_ci_parsers(ci_sub)  # `ci data-pr`, `ci retrain-pr` (docs/continuous-training.md)
+    from pipelines.cli.tune_ci_commands import add_tune_ci_parsers  # docs/tuning-infra.md
+
+    add_tune_ci_parsers(ci_sub)  # `ci tune-plan`, `ci tune-pr` (.github/workflows/tune.yml)
 
     from pipelines.cli.fork_commands import add_fork_parsers  # `init` and `render` (docs/forking.md)
 
@@ -313,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     from pipelines.cli.template_commands import add_parser as add_template_parser  # docs/upgrading.md
 
     add_template_parser(sub)
+
+    from pipelines.cli.card_commands import add_parser as add_card_parser  # docs/model-cards.md
+
+    add_card_parser(sub)
     return parser
 
 

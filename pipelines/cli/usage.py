@@ -18,6 +18,7 @@ from pipelines.cli.errors import EXIT_FAILED
 __all__ = ["cmd_ci_check_commands", "usage_problem"]
 
 _UNKNOWN_COMMAND = "argument COMMAND: invalid choice"  # argparse's words for a top-level typo
+_RUNTIME_VALUE = "value: 'PLACEHOLDER'"  # check_commands' stand-in for a $VARIABLE, refused by a typed option
 
 
 def usage_problem(argv: Sequence[str]) -> str | None:
@@ -32,6 +33,8 @@ def usage_problem(argv: Sequence[str]) -> str | None:
         if exc.code == 0:
             return None
         message = err.getvalue().strip().splitlines()[-1]
+        if _RUNTIME_VALUE in message:  # `--trials "$TRIALS"`: a typed value known only when the step runs
+            return None
         return f"`aip {argv[0]}` is not a command" if _UNKNOWN_COMMAND in message else message
     return None
 

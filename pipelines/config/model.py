@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from pipelines.config._base import Name, StrictModel
+from pipelines.config.search import Search, check_space
 
 # Metric name -> True when higher is better. Gates may only name these.
 METRICS: dict[str, bool] = {
@@ -86,6 +87,22 @@ class Behavioural(StrictModel):
     """The cases, see BehaviouralCase."""
 
 
+class Explain(StrictModel):
+    """SHAP explanations in the evaluation report (pipelines/explain, docs/explanations.md)."""
+
+    enabled: bool = True
+    """Explain the model in its evaluation report; false leaves a note instead."""
+    background_rows: int = Field(32, ge=1, le=1000)
+    """Tabular: training rows sampled (seeded) as the background the features are masked with."""
+    max_rows: int = Field(100, ge=1)
+    """Tabular: test rows explained (a seeded sample when the split is larger)."""
+    max_evals: int | None = Field(None, ge=1)
+    """Model evaluations per explained row; None: 256 coalitions (tabular; the report averages over
+    many rows) or 32 (text)."""
+    seed: int = 0
+    """Seeds the background sample and the permutations: the same model gives the same report."""
+
+
 class Evaluation(StrictModel):
     primary_metric: str = "macro_f1"
     """The headline metric in summaries and PR comments."""
@@ -93,6 +110,9 @@ class Evaluation(StrictModel):
     """Every gate must pass before a version is registered."""
     behavioural: Behavioural = Field(default_factory=Behavioural)
     """Behavioural tests (CheckList style) and their pass-rate gates."""
+    explain: Explain = Field(default_factory=Explain)
+    """SHAP explanations in the report: global feature importance (tabular), token attributions of
+    the behavioural cases (text)."""
 
     @model_validator(mode="after")
     def _primary_metric_known(self) -> Evaluation:
@@ -164,6 +184,33 @@ class Batching(StrictModel):
     """Batches processed in parallel."""
 
 
+class ExplainServing(StrictModel):
+    """Limits of the server's `:explain` method (docs/serving.md): SHAP runs the model hundreds of
+    times per instance, so explanations are rate-limited apart from predictions."""
+
+    enabled: bool = True
+    """Answer `:explain` for this model; false answers 403."""
+    rate_per_second: float = Field(2.0, gt=0)
+    """Token bucket refill: explained instances per second (beyond it: 429 with Retry-After)."""
+    burst: int = Field(8, ge=1)
+    """Token bucket size: instances explained at once after a quiet period."""
+    max_instances: int = Field(8, ge=1)
+    """Instances per `:explain` request (more: 400); at most `burst`."""
+    max_concurrent: int = Field(1, ge=1)
+    """`:explain` requests of this model computed at once (more: 429); each holds a CPU core."""
+    max_evals: int | None = Field(None, ge=1)
+    """Model evaluations per instance; None: 512 coalitions (tabular) or 32 (text)."""
+    background_rows: int = Field(50, ge=1, le=1000)
+    """Tabular: training rows the features are masked with (the training means when the split is
+    not on the server's disk)."""
+
+    @model_validator(mode="after")
+    def _instances_fit_burst(self) -> ExplainServing:
+        if self.max_instances > self.burst:
+            raise ValueError(f"max_instances ({self.max_instances}) must not exceed burst ({self.burst})")
+        return self
+
+
 class Serving(StrictModel):
     replicas: int = Field(1, ge=1)
     """Server replicas (Kubernetes); one process locally."""
@@ -174,6 +221,8 @@ class Serving(StrictModel):
     runtime: Literal["torch", "onnx", "onnx-int8"] = "torch"
     """CPU inference runtime: torch (fp32), onnx (ONNX Runtime, fp32) or onnx-int8 (ONNX Runtime, int8
     dynamic quantisation); derived from the same weights at load time. See docs/benchmarks."""
+    explain: ExplainServing = Field(default_factory=ExplainServing)
+    """The `:explain` method: on or off, rate limit, instances per request, cost per instance."""
 
 
 class RolloutStep(StrictModel):
@@ -239,7 +288,34 @@ class Rollout(StrictModel):
     """Thresholds of every analysis step."""
 
 
+class DistributedTraining(StrictModel):
+    """How `aip train` runs in one environment: processes (torchrun), accumulation, checkpoints.
+
+    Not part of the fingerprint (like the rest of `environments`): the world size is a resource
+    choice, recorded on the run as params (`world_size`, `global_batch_size`, `lr_scale`); the
+    weights of 2 processes are equivalent to 1 process's within the gates, not identical.
+    CLI flags of `aip train` override these (docs/distributed-training.md)."""
+
+    nproc_per_node: int = Field(1, ge=1)
+    """Worker processes on this machine: one per GPU on CUDA, at most os.cpu_count() on CPU."""
+    nnodes: int = Field(1, ge=1)
+    """Machines in the job; > 1 needs `rdzv_endpoint` and each machine's `--node-rank`."""
+    rdzv_endpoint: str | None = Field(None, pattern=r"^[A-Za-z0-9._\[\]:-]+:\d+$")
+    """HOST:PORT of the c10d rendezvous (node 0); None: 127.0.0.1 and a free port (one node)."""
+    rdzv_timeout_seconds: int = Field(60, ge=1, le=3600)
+    """How long workers wait for each other (and for an endpoint that never answers) before failing."""
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    """Micro-batches per optimiser step (small GPUs): global batch = batch_size x world x this."""
+    lr_scaling: Literal["none", "linear", "sqrt"] = "none"
+    """Learning rates x (global batch / batch_size) for `linear`, its square root for `sqrt`;
+    `none` (the default) keeps model.yaml's rates whatever the world size."""
+    checkpoint_every_steps: int = Field(200, ge=0)
+    """Optimiser steps between checkpoints (weights, optimiser, RNG, data position); 0: none."""
+
+
 class EnvironmentSettings(StrictModel):
+    training: DistributedTraining = Field(default_factory=DistributedTraining)
+    """How training runs in this environment (processes, accumulation, checkpoints)."""
     serving: Serving = Field(default_factory=Serving)
     """How the model is served in this environment."""
     rollout: Rollout = Field(default_factory=Rollout)
@@ -305,6 +381,24 @@ class Monitoring(StrictModel):
     """Drift tests and thresholds."""
 
 
+class Card(StrictModel):
+    """What a registered version's model card (pipelines/cards, `aip card`) cannot learn from the
+    registry: who the model is for and where it must not be used. Everything else on the card
+    (owner, data, metrics, gates, deploys, lineage) is read from MLflow and the repo."""
+
+    intended_use: str = Field(min_length=1)
+    """Required: who should use the model, for what. A card without it fails `aip card --check`."""
+    out_of_scope: list[str] = Field(default_factory=list)
+    """Uses the model was not built or evaluated for (one sentence each)."""
+    limitations: list[str] = Field(default_factory=list)
+    """Known weaknesses: small data, classes it confuses, inputs it truncates."""
+    ethical_considerations: list[str] = Field(default_factory=list)
+    """Risks to people, sensitive data, consent; say "none known" explicitly rather than leave it empty."""
+    slices: list[str] = Field(default_factory=list)
+    """Test-split columns (e.g. a sensitive attribute) to report metrics per value on the card; the
+    per-class slices are always reported. Empty: the card says no slice column is declared."""
+
+
 class _ModelCommon(StrictModel):
     name: Name
     """Model id; equals the folder name and the MLflow registered model name."""
@@ -321,6 +415,17 @@ class _ModelCommon(StrictModel):
     """Per-environment serving and rollout settings (keys are platform.yaml environments)."""
     monitoring: Monitoring = Field(default_factory=Monitoring)
     """Request sampling and drift monitoring (`aip drift`)."""
+    card: Card | None = None
+    """The model card's human part (intended use, out-of-scope uses, limitations, ethics, slices).
+    Optional in the file, but `aip card --check` fails without `card.intended_use`."""
+    search: Search | None = None
+    """Hyper-parameter search over the `training` section (`aip tune`, docs/tuning.md); None: the
+    model is not tuned."""
+
+    @model_validator(mode="after")
+    def _search_names_training_fields(self) -> _ModelCommon:
+        check_space(self.search, getattr(self, "training"), METRICS)  # noqa: B009 - declared by each task's class
+        return self
 
     def environment(self, env: str) -> EnvironmentSettings:
         """The settings in `env`: its `environments.<env>` block, else the defaults (one source of them)."""

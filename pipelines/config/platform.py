@@ -67,6 +67,71 @@ class Organisation(StrictModel):
         return self.repository.split("/", 1)[0]
 
 
+class OnlineStore(StrictModel):
+    """Where an environment's Feast online store lives (docs/features.md): the features `aip serve`
+    looks up by entity key, written by `aip features materialize`."""
+
+    type: Literal["sqlite", "redis"] = "sqlite"
+    """`sqlite`: a file on this machine (local); `redis`: a Redis server shared by the serving pods."""
+    path: str | None = None
+    """SQLite file, relative to the repo root; None: `<state_dir>/features/<env>/online.db`."""
+    connection_string: str | None = None
+    """Redis `host:port` plus Feast's options (`,ssl=true`, `,db=0`); never a password (`password_env`)."""
+    password_env: str | None = None
+    """Environment variable holding the Redis password (never the password); None: no password."""
+
+    @model_validator(mode="after")
+    def _fields_fit_the_type(self) -> OnlineStore:
+        if self.type == "redis" and not self.connection_string:
+            raise ValueError("type 'redis' requires connection_string (host:port)")
+        if self.type == "redis" and self.path is not None:
+            raise ValueError("type 'redis' takes no path (that is for sqlite)")
+        if self.type == "sqlite" and (self.connection_string or self.password_env):
+            raise ValueError("type 'sqlite' takes no connection_string or password_env (those are for redis)")
+        if self.connection_string and "password=" in self.connection_string.replace(" ", "").lower():
+            raise ValueError("connection_string must not hold a password: name its variable in password_env")
+        return self
+
+
+K8sName = Annotated[str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+Quantity = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")]
+
+
+class ClusterTraining(StrictModel):
+    """How an environment trains on its cluster when `training: cluster` (docs/cluster-training.md):
+    a Kubeflow Trainer TrainJob per model, admitted by Kueue within this environment's quota. Read
+    by `aip cluster render|train`, which render the queue, the runtime and the job from here and
+    from model.yaml's `environments.<env>.training` (nodes, processes per node)."""
+
+    namespace: K8sName = "ml-training"
+    """Namespace of the TrainJobs, their LocalQueue and service account."""
+    local_queue: K8sName = "training"
+    """Kueue LocalQueue the jobs name in their `kueue.x-k8s.io/queue-name` label."""
+    cluster_queue: K8sName = "training"
+    """Kueue ClusterQueue holding the quota (one cluster per environment, so one name suffices)."""
+    device: Literal["gpu", "cpu"] = "gpu"
+    """`gpu`: the GPU pool (taint tolerated, one `nvidia.com/gpu` per process); `cpu`: the CPU pool."""
+    gpu_quota: int = Field(1, ge=0)
+    """GPUs the ClusterQueue admits at once (at most the GPU pool's max nodes x GPUs per node)."""
+    cpu_quota: Quantity = "16"
+    """CPU the ClusterQueue admits at once, all jobs together."""
+    memory_quota: Quantity = "64Gi"
+    """Memory the ClusterQueue admits at once, all jobs together."""
+    cpu_per_node: Quantity = "3"
+    """CPU each training node (pod) requests."""
+    memory_per_node: Quantity = "12Gi"
+    """Memory each training node (pod) requests and is limited to."""
+    image: str | None = None
+    """Training image, best by digest (`<image_registry>/ai-platform-training@sha256:...`); None:
+    `<image_registry>/ai-platform-training:latest`. `aip cluster train --image` overrides it."""
+    service_account_role_arn: str | None = None
+    """IAM role the jobs' service account assumes (IRSA: S3 for DVC and MLflow artifacts); None: none."""
+    credentials_secret: K8sName = "aip-training"
+    """Secret in `namespace` with keys `mlflow-username` and `mlflow-password` (made by hand, never git)."""
+    timeout_seconds: int = Field(21600, ge=60)
+    """How long a job may run (TrainJob activeDeadlineSeconds) and `aip cluster train` waits by default."""
+
+
 class Environment(StrictModel):
     tracking_uri: str
     """MLflow tracking and registry URI: `sqlite:///<path>` (relative to the repo root) or http(s)."""
@@ -105,6 +170,24 @@ class Environment(StrictModel):
     """Where prompts retrieve from: the FAISS index versioned with the documents dataset, or Milvus."""
     milvus_uri: str | None = None
     """Milvus server (`http(s)://host:19530`) or a milvus-lite file; None: `<state_dir>/milvus.db`."""
+    online_store: OnlineStore = Field(default_factory=OnlineStore)
+    """Feast online store of the datasets with `features` (docs/features.md): SQLite under state_dir
+    by default, Redis for the shared environments."""
+    study_storage: str | None = None
+    """Optuna storage that `aip tune` workers share (docs/tuning.md): `sqlite:///<path>` (relative to
+    the repo root) or `postgresql+psycopg://user@host:5432/db`, the password coming from the
+    AIP_STUDY_STORAGE_PASSWORD environment variable (never written here). None:
+    `sqlite:///<state_dir>/optuna.db`."""
+    training: Literal["runner", "cluster"] = "runner"
+    """Where the deploy workflow trains (when `train` is true): `runner` runs `aip train` on the
+    environment's GPU runner; `cluster` submits a Kubeflow Trainer job through Kueue and waits for it
+    (`aip cluster train`, docs/cluster-training.md)."""
+    cluster_training: ClusterTraining = Field(default_factory=ClusterTraining)
+    """Queue, quota and pod resources of cluster training (used when `training: cluster`, and by
+    `aip cluster render` in any environment)."""
+    dask_scheduler: str | None = None
+    """Dask scheduler (`tcp://host:8786`) that datasets with `engine: dask` prepare on: a DaskCluster
+    of the Dask Kubernetes operator (docs/data-preparation.md). None: a LocalCluster of 2 processes."""
 
 
 class PlatformConfig(StrictModel):

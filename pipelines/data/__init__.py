@@ -8,7 +8,8 @@ training and fingerprints read.
 Heavy libraries (pandas, great_expectations, dvc) are imported inside the functions that use them.
 """
 
-from pipelines.data._paths import SPLITS, splits_dir, validation_json
+from pipelines.data._csv import read_csv
+from pipelines.data._paths import SPLITS, raw_csv, splits_dir, validation_json
 from pipelines.data.dvc import prepare
 from pipelines.data.errors import DataError, DataValidationError
 from pipelines.data.ingest import ingest
@@ -28,6 +29,8 @@ __all__ = [
     "load_split",
     "model_inputs",
     "prepare",
+    "raw_csv",
+    "read_csv",
     "split",
     "splits_dir",
     "validate",

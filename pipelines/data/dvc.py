@@ -51,6 +51,8 @@ def prepare(repo: Repo, dataset: str, env: str | None = None, *, push: bool = Tr
         _say(dataset, "not in remote yet, reproducing")
 
     last = "index" if cfg.kind == "documents" else "split"
+    if cfg.features is not None:
+        last += " -> features"  # the feature store's offline source (pipelines/features/source.py)
     _say(dataset, f"reproducing (ingest -> validate -> {last})...")
     repro = run_dvc(repo, "repro", target)
     if repro.returncode != 0:

@@ -32,8 +32,41 @@ def ingest(repo: Repo, dataset: str) -> Path:
         frame = function(**cfg.ingest)
     except TypeError as exc:  # a key in dataset.yaml's `ingest` the function does not take
         raise DataError(f"{dataset}: {source}: ingest(**{cfg.ingest!r}) failed: {exc}") from exc
+    if cfg.engine == "dask":
+        return _ingest_on_dask(repo, dataset, source, frame)
     _check_frame(dataset, source, frame, cfg.columns)
     return write_csv(frame.reset_index(drop=True), raw_csv(repo, dataset))
+
+
+def _ingest_on_dask(repo: Repo, dataset: str, source: Path, frame: Any) -> Path:
+    """`engine: dask`: ingest.py may return a Dask DataFrame (read in partitions on the cluster) or a
+    pandas one (cut into `dask.partitions`); the workers format the CSV, the same bytes as pandas."""
+    import pandas as pd
+
+    from pipelines.data import dask_engine
+    from pipelines.data.split import _platform_scheduler
+
+    cfg = repo.dataset(dataset)
+    dd = dask_engine.dask_module("dask.dataframe")
+    if isinstance(frame, pd.DataFrame):
+        _check_frame(dataset, source, frame, cfg.columns)
+        frame = dd.from_pandas(frame.reset_index(drop=True), npartitions=cfg.dask.partitions, sort=False)
+    elif isinstance(frame, dd.DataFrame):
+        _check_frame(dataset, source, frame._meta, cfg.columns, check_rows=False)
+    else:
+        raise DataError(
+            f"{dataset}: {source}: ingest() returned {type(frame).__name__}, "
+            "expected a pandas or Dask DataFrame (engine: dask)"
+        )
+    address = dask_engine.scheduler_address(cfg, _platform_scheduler(repo))
+    with dask_engine.dask_client(dataset, address, cfg.dask.timeout_s) as client:
+        path = dask_engine.write_frame(client, dataset, frame, raw_csv(repo, dataset), cfg.dask.timeout_s)
+    with path.open("rb") as handle:
+        has_rows = handle.readline() != b"" and handle.readline() != b""  # a header and one row
+    if not has_rows:
+        path.unlink()
+        raise DataError(f"{dataset}: {source}: ingest() returned no rows")
+    return path
 
 
 def _load_ingest_function(dataset: str, source: Path) -> Any:
@@ -54,7 +87,9 @@ def _load_ingest_function(dataset: str, source: Path) -> Any:
     return function
 
 
-def _check_frame(dataset: str, source: Path, frame: Any, wanted: list[str]) -> pd.DataFrame:
+def _check_frame(
+    dataset: str, source: Path, frame: Any, wanted: list[str], *, check_rows: bool = True
+) -> pd.DataFrame:
     """Fail early, naming the file, when ingest.py returns something the later stages cannot use."""
     import pandas as pd
 
@@ -62,7 +97,7 @@ def _check_frame(dataset: str, source: Path, frame: Any, wanted: list[str]) -> p
         raise DataError(
             f"{dataset}: {source}: ingest() returned {type(frame).__name__}, expected a pandas DataFrame"
         )
-    if frame.empty:
+    if check_rows and frame.empty:
         raise DataError(f"{dataset}: {source}: ingest() returned no rows")
     missing = [column for column in wanted if column not in frame.columns]
     if missing:

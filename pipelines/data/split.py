@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.data._csv import read_csv, string_columns, write_csv
 from pipelines.data._paths import SPLITS, raw_csv, splits_dir
+from pipelines.data._split_sizes import group_sizes
 from pipelines.data.errors import DataError
 from pipelines.repo.layout import Repo
 
@@ -34,12 +35,25 @@ def split(repo: Repo, dataset: str) -> dict[str, Path]:
     raw = raw_csv(repo, dataset)
     if not raw.is_file():
         raise DataError(f"{dataset}: {raw} does not exist; run `aip data ingest {dataset}` first")
-    frame = read_csv(
-        raw, string_columns=string_columns(cfg.kind, cfg.label_column, cfg.text_column), dataset=dataset
-    )
-    parts = split_frame(frame, cfg.split, cfg.label_column)
+    strings = string_columns(cfg.kind, cfg.label_column, cfg.text_column)
     out = splits_dir(repo, dataset)
+    if cfg.engine == "dask":
+        from pipelines.data import dask_engine
+
+        with dask_engine.dask_client(
+            dataset, dask_engine.scheduler_address(cfg, _platform_scheduler(repo)), cfg.dask.timeout_s
+        ) as client:
+            return dask_engine.split_csv(client, dataset, raw, out, cfg, strings)
+    frame = read_csv(raw, string_columns=strings, dataset=dataset)
+    parts = split_frame(frame, cfg.split, cfg.label_column)
     return {name: write_csv(part, out / f"{name}.csv") for name, part in parts.items()}
+
+
+def _platform_scheduler(repo: Repo) -> str | None:
+    """The Dask scheduler of the environment in $AIP_ENV (else platform.yaml's default), if it has one."""
+    import os
+
+    return repo.environment(os.environ.get("AIP_ENV") or None)[1].dask_scheduler
 
 
 def split_frame(frame: pd.DataFrame, cfg: SplitConfig, label_column: str) -> dict[str, pd.DataFrame]:
@@ -64,22 +78,11 @@ def split_frame(frame: pd.DataFrame, cfg: SplitConfig, label_column: str) -> dic
     chosen: dict[str, list[int]] = {"train": [], "validation": [], "test": []}
     for rows in groups:
         shuffled = [int(rows[i]) for i in rng.permutation(len(rows))]
-        n_test, n_validation = _sizes(len(rows), cfg.test, cfg.validation)
+        n_test, n_validation = group_sizes(len(rows), cfg.test, cfg.validation)
         chosen["test"].extend(shuffled[:n_test])
         chosen["validation"].extend(shuffled[n_test : n_test + n_validation])
         chosen["train"].extend(shuffled[n_test + n_validation :])
     return {name: ordered.loc[sorted(chosen[name])].reset_index(drop=True) for name in SPLITS}
-
-
-def _sizes(n: int, test: float, validation: float) -> tuple[int, int]:
-    """Rows of a group for test and validation: half-up rounding, at least one each when n >= 3."""
-    n_test = int(n * test + 0.5)
-    n_validation = int(n * validation + 0.5)
-    if n >= 3:
-        n_test, n_validation = max(n_test, 1), max(n_validation, 1)
-    n_test = min(n_test, n)
-    n_validation = min(n_validation, n - n_test)
-    return n_test, n_validation
 
 
 def load_split(repo: Repo, dataset: str, split: str) -> pd.DataFrame:
@@ -97,10 +100,11 @@ def load_split(repo: Repo, dataset: str, split: str) -> pd.DataFrame:
 
 def model_inputs(repo: Repo, dataset: str, frame: pd.DataFrame) -> list[Any]:
     """A split's rows as a model server takes them: the texts, or one feature dict per row (the label
-    dropped; ingest kept only the label and the features). `aip deploy` replays them, `aip bench`
-    sends them."""
+    and a feature store's entity and timestamp columns dropped). `aip deploy` replays them, `aip
+    bench` sends them."""
     cfg = repo.dataset(dataset)
     if cfg.kind == "text":
         return [str(t) for t in frame[cfg.text_column or "text"].tolist()]
-    rows: list[Any] = frame.drop(columns=[cfg.label_column]).to_dict(orient="records")
+    dropped = [cfg.label_column, *cfg.key_columns]
+    rows: list[Any] = frame.drop(columns=[c for c in dropped if c in frame.columns]).to_dict(orient="records")
     return rows

@@ -123,7 +123,8 @@ def _selector(model: str, label: str, version: str) -> str:
     def esc(v: str) -> str:
         return v.replace("\\", "\\\\").replace('"', '\\"')
 
-    return f'model="{esc(model)}",label="{esc(label)}",version="{esc(version)}"'
+    # `:explain` requests (SHAP, ~10x a prediction's latency) are not the traffic being canaried.
+    return f'model="{esc(model)}",label="{esc(label)}",version="{esc(version)}",api!="explain"'
 
 
 def prometheus_queries(model: str, label: str, version: str, seconds: int) -> dict[str, str]:

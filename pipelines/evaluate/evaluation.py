@@ -58,6 +58,8 @@ class EvaluationResult:
     """The majority-class baseline's metrics on the same split (findings.baseline_proba)."""
     findings: list[str] = field(default_factory=list)
     """Headline sentences: positive-class sensitivity, low-recall classes, the baseline."""
+    explanations: Path | None = None
+    """explanations.json (pipelines/explain/document.py), None when not asked for."""
 
     def _interval(self, metric: str) -> Interval | None:
         return self.intervals.candidate.get(metric) if self.intervals else None
@@ -119,11 +121,15 @@ def evaluate_model(
     champion: Predictor | None = None,
     champion_label: str | None = None,
     about: Mapping[str, str] | None = None,
+    explain: bool = False,
+    background: pd.DataFrame | None = None,
 ) -> EvaluationResult:
     """Metrics, gates, behavioural tests, plots and report (report.md/.html, plots/*.png in out_dir).
 
     `about` heads the report (version, run id, fingerprint, data version); without it the
-    report names the artifact folder instead.
+    report names the artifact folder instead. `explain` adds the SHAP section and explanations.json
+    (pipelines/explain; model.yaml `evaluation.explain`), tabular models against a sample of
+    `background` (the training split); `aip evaluate`/`aip run` ask for it, hermetic callers need not.
     """
     import numpy as np
 
@@ -173,6 +179,11 @@ def evaluate_model(
         champion_proba=aligned_champion,
         champion_label=champion_label,
     )
+    section = None
+    if explain:
+        from pipelines.explain import explain_evaluation
+
+        section = explain_evaluation(config, dataset, predictor, test_df, out_dir, background=background)
     facts = {"model": config.name, **(about or {"artifact": str(predictor.path)})}
     facts["dataset"] = f"{dataset.name} (test split, {len(test_df)} rows)"
     facts["primary metric"] = f"{evaluation.primary_metric} = {metrics[evaluation.primary_metric]:.4f}"
@@ -197,6 +208,7 @@ def evaluate_model(
             confidence=intervals.confidence,
             n_resamples=intervals.n_resamples,
             plots=[out_dir / "plots" / p.name for p in plots],
+            explanation=section,
         ),
     )
     return EvaluationResult(
@@ -207,9 +219,10 @@ def evaluate_model(
         passed=passed,
         report_md=report_md,
         report_html=report_html,
-        plots=plots,
+        plots=plots + (section.plots if section is not None else []),
         primary_metric=evaluation.primary_metric,
         intervals=intervals,
         baseline_metrics=baseline_metrics,
         findings=headline,
+        explanations=section.json_path if section is not None else None,
     )

@@ -14,11 +14,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.config import METRICS
 from pipelines.evaluate.behavioural import BehaviouralResult
 from pipelines.evaluate.bootstrap import Interval
 from pipelines.evaluate.gates import GateResult
+
+if TYPE_CHECKING:
+    from pipelines.explain import ExplanationSection
 
 __all__ = ["Report", "change_in_words", "render_html", "render_markdown", "write_reports"]
 
@@ -42,6 +46,8 @@ class Report:
     confidence: float = 0.95
     n_resamples: int = 0
     plots: Sequence[Path] = ()
+    explanation: ExplanationSection | None = None
+    """The SHAP section (pipelines/explain/section.py), shown before the plots; None: no section."""
 
 
 def _num(x: float | None) -> str:
@@ -144,6 +150,8 @@ def render_markdown(r: Report) -> str:
         parts += [f"## {heading}", "", _md_table(header, rows) if rows else "_none_", ""]
         if heading.startswith("Metrics") and (note := _interval_note(r)):
             parts += [f"_{note}_", ""]
+    if r.explanation is not None:
+        parts += r.explanation.markdown()
     if r.plots:
         # Plots live in plots/ beside the report, here and in the MLflow run's evaluation/ folder.
         parts += ["## Plots", ""] + [f"![{p.stem}]({p.parent.name}/{p.name})" for p in r.plots] + [""]
@@ -209,6 +217,8 @@ def render_html(r: Report) -> str:
         out.append("</table>")
         if heading.startswith("Metrics") and (note := _interval_note(r)):
             out.append(f'<p class="note">{esc(note)}</p>')
+    if r.explanation is not None:
+        out += r.explanation.html()
     if r.plots:
         out.append('<h2>Plots</h2><div class="plots">')
         for p in r.plots:

@@ -634,7 +634,13 @@ def render_report(report: Report) -> str:
         lines += ["applied:"] + [f"  {line}" for line in report.applied]
     settings = ("variable", "secret")
     folded: dict[tuple[Status, str, str], list[Check]] = {}
+    absent = [c for c in report.checks if c.area == "environment" and c.status == "missing"]
+    if len(absent) > 1:  # one line: each is created the same way, by --apply
+        names = ", ".join(f"{c.name} ({c.detail.removeprefix('create it (').rstrip(')')})" for c in absent)
+        lines.append(_row("missing", "environments", "create them", names, absent[0]))
     for check in report.checks:
+        if len(absent) > 1 and check in absent:
+            continue
         if check.area in settings and check.status == "missing":
             scope = check.name.rpartition(": ")[0] or REPOSITORY
             folded.setdefault((check.status, check.area, scope), []).append(check)

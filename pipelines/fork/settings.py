@@ -107,6 +107,12 @@ NEEDS: dict[str, Need] = {
     ),
     "AIP_DATA_SOURCES": Need("JSON {dataset: url} of the live data sources (docs/continuous-training.md)"),
     "AIP_SOURCE_TOKEN": Need("the bearer token an HTTP data source wants", optional=True),
+    "AIP_STUDY_STORAGE_PASSWORD": Need(
+        "the Optuna study database's password (infra output study_store_secret_arn; docs/tuning-infra.md)"
+    ),
+    "AIP_REDIS_PASSWORD": Need(
+        "the Feast online store's AUTH token (infra output feature_store_auth_secret_arn)"
+    ),
     "PROMOTION_TOKEN": Need(
         "GitHub App / fine-grained token, pull-requests: write (+ contents: write)", inherit=True
     ),

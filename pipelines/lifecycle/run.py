@@ -1,8 +1,10 @@
-"""`aip run`: validate → data → train (unseen fingerprints only) → evaluate → register → deploy.
+"""`aip run`: validate → data → features → train (unseen fingerprints only) → evaluate → register → deploy.
 
-Every model named (default: all) goes through the steps in order. A model that fails a step
-stops there; the others carry on; the exit code is non-zero if any failed. A summary table
-ends the run. Re-running with nothing changed trains, evaluates and registers nothing.
+The features step applies and materialises the Feast feature store of each dataset with `features`
+(docs/features.md), after its data is prepared. Every model named (default: all) goes through the
+steps in order. A model that fails a step stops there; the others carry on; the exit code is
+non-zero if any failed. A summary table ends the run. Re-running with nothing changed trains,
+evaluates and registers nothing.
 
 Deploy (pipelines/deploy): a model's first version in the environment is promoted directly (the
 alias is set); a new version is canaried against the environment's current stable and promoted
@@ -10,6 +12,9 @@ alias is set); a new version is canaried against the environment's current stabl
 without Kubernetes the run starts `aip serve` on the serving endpoint if none answers, and stops
 it at the end. The canary demo (pipelines/lifecycle/demo.py: `--canary-demo-if-new` in `make run`,
 `--canary-demo` in `make demo`) then shows real canary decisions and ends on the repository's version.
+
+Model cards (pipelines/cards, docs/model-cards.md) are written when a version is registered
+(steps.register) and again after the deploy step (`_refresh_cards`): deploys add to their history.
 
 The run's `pipeline` metrics (`metric_batches`) are pushed at the end: a Pushgateway or a
 node-exporter textfile (pipelines/observability/push.py).
@@ -140,6 +145,7 @@ def run(
             failed_data[dataset] = str(exc)
             say(f"error: {exc}")
     shared["data"] = time.perf_counter() - start
+    _features_step(repo, ctx.env, names, failed_data, shared)
 
     for name in names:
         outcome = outcomes[name]
@@ -149,10 +155,35 @@ def run(
             continue
         _run_model(ctx, outcome)
     _deploy_step(ctx, [outcomes[n] for n in names], canary_demo)
+    _refresh_cards(ctx, [outcomes[n] for n in names])
     prompt_runs = [_run_prompt(ctx, p, failed_data.get(prompt_datasets[p])) for p in prompt_names]
     report = RunReport(ctx.env, [outcomes[n] for n in names], shared, prompt_runs)
     push_run_report(repo, report)
     return report
+
+
+def _features_step(
+    repo: Repo, env: str, models: list[str], failed_data: dict[str, str], seconds: dict[str, float]
+) -> None:
+    """Apply and materialise the feature store of each prepared dataset with `features` (dataset.yaml):
+    training reads it offline, the server online; a failure stops only that dataset's models."""
+    datasets = sorted({repo.model(n).dataset for n in models} - set(failed_data))
+    datasets = [d for d in datasets if repo.dataset(d).features is not None]
+    if not datasets:
+        return
+    from pipelines.features import materialize
+
+    start = time.perf_counter()
+    for dataset in datasets:
+        say(f"==> features: {dataset} (apply, materialize into the '{env}' online store)")
+        try:
+            materialize(repo, dataset, env, progress=say)
+        except Exception as exc:
+            if not is_expected(exc):
+                raise
+            failed_data[dataset] = str(exc)
+            say(f"error: {exc}")
+    seconds["features"] = time.perf_counter() - start
 
 
 def _run_prompt(ctx: Context, name: str, data_error: str | None) -> PromptRun:
@@ -371,6 +402,18 @@ def _deploy_on_local_server(
         if server.started_here:
             server.stop()
             say(f"==> stopped the server this run started; to keep serving: aip serve --env {ctx.env}")
+
+
+def _refresh_cards(ctx: Context, outcomes: list[ModelOutcome]) -> None:
+    """A deploy adds history to a version's model card (verdict, alias): write it again. The card was
+    first written at registration (steps.register); the demo's challenger and the version it
+    restores changed history too."""
+    for outcome in outcomes:
+        versions = [outcome.version] if outcome.version and (outcome.deploy or outcome.demo) else []
+        if challenger := outcome.demo.get("challenger"):
+            versions.append(str(challenger))
+        for version in versions:
+            steps.card(ctx, outcome.model, version)
 
 
 def _record(outcome: ModelOutcome, result: DeployResult, seconds: float) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.errors import AipError
+from pipelines.errors import AipError, is_expected
 from pipelines.git import head_commit
 from pipelines.lifecycle.memory import PeakRss
 from pipelines.registry import provenance
@@ -141,8 +141,22 @@ def not_registered_message(ctx: Context, model: str, fingerprint: str) -> str:
     )
 
 
-def train(ctx: Context, model: str, *, force: bool = False, seed: int | None = None) -> Candidate:
+def train(
+    ctx: Context,
+    model: str,
+    *,
+    force: bool = False,
+    seed: int | None = None,
+    launch: dict[str, Any] | None = None,
+    resume: bool = True,
+) -> Candidate:
     """Train unless the fingerprint already has a registered version or a finished run.
+
+    Processes, accumulation and checkpoints come from model.yaml's `environments.<env>.training`,
+    with `launch` (the CLI's --nproc-per-node, --nnodes, ...; None values ignored) on top; world
+    size > 1 runs torchrun workers that log into this run (pipelines/train/launch.py). An unfinished
+    training run of the same fingerprint with a checkpoint is continued from it (`resume=False`:
+    start over in a new run); a corrupt checkpoint is an error before anything runs.
 
     An environment with `train: false` (staging, prod) never trains: TrainingNotAllowed says where
     the fingerprint must be trained instead (--force is refused there too).
@@ -158,21 +172,32 @@ def train(ctx: Context, model: str, *, force: bool = False, seed: int | None = N
         raise TrainingNotAllowed(message)
     import mlflow
 
-    from pipelines.data import load_split
-    from pipelines.train import train_model
+    from pipelines.train.launch import LaunchPlan
+    from pipelines.train.launch import train as run_training
 
     config = ctx.repo.model(model)
     if seed is not None:
         config = config.model_copy(update={"training": config.training.model_copy(update={"seed": seed})})
     dataset = ctx.repo.dataset(config.dataset)
     fp, data_version = fingerprint_of(ctx, model, seed)
-    train_df = load_split(ctx.repo, config.dataset, "train")
-    val_df = load_split(ctx.repo, config.dataset, "validation")
+    train_df, val_df = training_frames(ctx, config.dataset)
+    plan = LaunchPlan.from_settings(config.environment(ctx.env).training, **(launch or {}))
+    plan.check(None)  # too many processes for this machine: an error before anything starts
     out_dir = ctx.work_dir(model, fp.short) / ARTIFACT_KEY
     if out_dir.exists():
         shutil.rmtree(out_dir)
+    if plan.node_rank > 0:  # another node of a multi-node job: train a share, node 0 logs the run
+        frames = (train_df, val_df, out_dir)
+        run_training(plan, config, dataset, *frames, work_dir=out_dir.parent, run_id=None, log_metrics=None,
+                     checkpoint_dir=None)  # fmt: skip
+        note = f"node {plan.node_rank} of {plan.nnodes} trained its share; node 0 logged the run and model"
+        return Candidate(model, fp, data_version, "", "", notes=[note])
 
     exp = experiment_id(ctx.client, ctx.repo, model, ctx.env)
+    checkpoints = out_dir.parent / "checkpoints"
+    resumed = _resume_point(ctx, exp, fp.digest, checkpoints) if resume else None
+    if resumed is None:
+        shutil.rmtree(checkpoints, ignore_errors=True)
     tags = {
         FINGERPRINT_TAG: fp.digest,
         STEP_TAG: "train",
@@ -183,20 +208,34 @@ def train(ctx: Context, model: str, *, force: bool = False, seed: int | None = N
     }
     if fp.parts.get("model_code") == EMPTY_SHA256:  # shown as "none"; the digest keeps the hash
         tags["aip.fingerprint.model_code"] = "none"
-    with mlflow.start_run(experiment_id=exp, run_name=f"train-{fp.short}", tags=tags) as run:
-        mlflow.log_dict(provenance.system(), "environment/system.json")
-        mlflow.log_text(provenance.packages(), "environment/packages.txt")
-        mlflow.log_dict({"digest": fp.digest, "parts": fp.parts}, "fingerprint.json")
-        mlflow.log_artifact(str(ctx.repo.model_dir(model) / "model.yaml"), "config")
-        _log_datasets(ctx, config.dataset, data_version, {"train": train_df, "validation": val_df})
+    opened = (
+        mlflow.start_run(run_id=resumed[0], tags=tags)
+        if resumed is not None
+        else mlflow.start_run(experiment_id=exp, run_name=f"train-{fp.short}", tags=tags)
+    )
+    with opened as run:
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        (checkpoints / "run_id").write_text(run.info.run_id)  # whose checkpoints these are
+        if resumed is None:  # a resumed run logged these when it started
+            mlflow.log_dict(provenance.system(), "environment/system.json")
+            mlflow.log_text(provenance.packages(), "environment/packages.txt")
+            mlflow.log_dict({"digest": fp.digest, "parts": fp.parts}, "fingerprint.json")
+            mlflow.log_artifact(str(ctx.repo.model_dir(model) / "model.yaml"), "config")
+            _log_datasets(ctx, config.dataset, data_version, {"train": train_df, "validation": val_df})
         with PeakRss() as peak:
-            result = train_model(
+            result = run_training(
+                plan,
                 config,
                 dataset,
                 train_df,
                 val_df,
                 out_dir,
+                work_dir=out_dir.parent,
+                run_id=run.info.run_id,
                 log_metrics=_log_epoch,
+                checkpoint_dir=checkpoints,
+                resume_from=resumed[1] if resumed is not None else None,
+                checkpoint_current=resumed[2] if resumed is not None else None,
             )
         mlflow.log_params({k: _param(v) for k, v in result.params.items()})
         # The per-epoch curves end at the last epoch; the saved weights are best_epoch's: log those.
@@ -204,7 +243,8 @@ def train(ctx: Context, model: str, *, force: bool = False, seed: int | None = N
         mlflow.log_metrics(
             {
                 "train_seconds": result.seconds,
-                "peak_rss_mb": peak.mb,  # this run's peak, not the process's (pipelines/lifecycle/memory.py)
+                # this run's peak, not the process's (pipelines/lifecycle/memory.py); rank 0's under torchrun
+                "peak_rss_mb": peak.mb if plan.world_size == 1 else result.peak_rss_mb,
                 "best_epoch": result.best_epoch,
                 **{f"best_{k}": v for k, v in best.items() if k.startswith("val_")},
             }
@@ -212,6 +252,7 @@ def train(ctx: Context, model: str, *, force: bool = False, seed: int | None = N
         info = log_model(result.artifact_dir)
         # Written last: only a run that got this far counts as a finished training run.
         mlflow.set_tag(MODEL_URI_TAG, info.model_uri)
+    shutil.rmtree(checkpoints, ignore_errors=True)  # the model is logged: nothing left to resume
     return Candidate(
         model,
         fp,
@@ -221,6 +262,58 @@ def train(ctx: Context, model: str, *, force: bool = False, seed: int | None = N
         local_dir=result.artifact_dir,
         trained_now=True,
     )
+
+
+def _resume_point(ctx: Context, exp: str, fingerprint: str, local: Path) -> tuple[str, Path, str] | None:
+    """(run id, verified checkpoint folder, its artifact slot) of the newest unfinished training run of
+    `fingerprint` that saved a checkpoint; None when the newest run finished or none checkpointed.
+
+    The local copy (`local`, this machine's work folder) is used when it holds that run's newest
+    checkpoint; otherwise the run's checkpoint is downloaded from the artifact store."""
+    import mlflow
+
+    from pipelines.train.checkpoint import CHECKPOINT_TAG, latest_checkpoint, verify_checkpoint
+
+    runs = ctx.client.search_runs(
+        [exp],
+        filter_string=f"tags.`{FINGERPRINT_TAG}` = '{fingerprint}' and tags.`{STEP_TAG}` = 'train'",
+        order_by=["attributes.start_time DESC"],
+        max_results=5,
+    )
+    run = next((r for r in runs if MODEL_URI_TAG in r.data.tags or CHECKPOINT_TAG in r.data.tags), None)
+    if run is None or MODEL_URI_TAG in run.data.tags:
+        return None
+    run_id, slot = run.info.run_id, run.data.tags[CHECKPOINT_TAG]
+    owner = local / "run_id"
+    folder = latest_checkpoint(local) if owner.is_file() and owner.read_text() == run_id else None
+    if folder is None:
+        shutil.rmtree(local, ignore_errors=True)
+        local.mkdir(parents=True)
+        fetched = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=slot, dst_path=str(local))
+        folder = Path(fetched)
+        owner.write_text(run_id)
+    verify_checkpoint(folder)
+    return run_id, folder, slot
+
+
+def training_frames(ctx: Context, dataset: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The train and validation splits. A dataset with `features` (dataset.yaml) is read through its
+    feature store: the split's keys, times and labels are the entity dataframe of a point-in-time
+    `get_historical_features` (pipelines/features/training.py), so training sees what serving reads."""
+    from pipelines.data import load_split
+
+    splits = {name: load_split(ctx.repo, dataset, name) for name in ("train", "validation")}
+    cfg = ctx.repo.dataset(dataset)
+    if cfg.features is None:
+        return splits["train"], splits["validation"]
+    from pipelines.features import historical_frame, open_store
+
+    opened = open_store(ctx.repo, dataset, ctx.env, online=False)
+    train_df, val_df = (
+        historical_frame(opened, frame, cfg.label_column, f"{dataset} data/splits/{name}.csv")
+        for name, frame in splits.items()
+    )
+    return train_df, val_df
 
 
 _DATASET_CONTEXT = {"train": "training", "validation": "validation", "test": "evaluation"}  # split -> role
@@ -335,6 +428,8 @@ def evaluate(ctx: Context, candidate: Candidate) -> EvaluationResult:
         champion=champion,
         champion_label=champion_label,
         about=about,
+        explain=True,  # the SHAP section (model.yaml evaluation.explain); background: training rows
+        background=load_split(ctx.repo, config.dataset, "train") if predictor.kind == "tabular" else None,
     )
 
     exp = experiment_id(ctx.client, ctx.repo, candidate.model, ctx.env)
@@ -366,6 +461,8 @@ def evaluate(ctx: Context, candidate: Candidate) -> EvaluationResult:
         mlflow.log_artifact(str(result.report_html), "evaluation")
         for plot in result.plots:
             mlflow.log_artifact(str(plot), "evaluation/plots")
+        if result.explanations is not None:  # read by the model card (pipelines/explain/document.py)
+            mlflow.log_artifact(str(result.explanations), "evaluation")
     (out_dir / "summary.txt").write_text(result.summary() + "\n", encoding="utf-8")
     if not result.passed:
         raise GateFailed(candidate.model, result)
@@ -408,6 +505,8 @@ def register(ctx: Context, candidate: Candidate, evaluation: dict[str, str]) -> 
         "aip.git_commit": run.data.tags.get("aip.git_commit", "unknown"),
         f"aip.data.{config.dataset}": candidate.data_version,
         GATES_TAG: evaluation.get(GATES_TAG, "unknown"),
+        # the evaluation the model card (pipelines/cards) reads intervals and behavioural results from
+        **({EVALUATION_RUN: evaluation[EVALUATION_RUN]} if EVALUATION_RUN in evaluation else {}),
         **{k: v for k, v in evaluation.items() if k.startswith("aip.gate.")},
         **{f"aip.{k}": v for k, v in evaluation.items() if k.startswith("metric.test_")},
     }
@@ -419,7 +518,29 @@ def register(ctx: Context, candidate: Candidate, evaluation: dict[str, str]) -> 
         description=_description(ctx, candidate, evaluation),
     )
     candidate.version = str(version.version)
+    card(ctx, candidate.model, candidate.version)
     return candidate.version
+
+
+def card(ctx: Context, model: str, version: str) -> str:
+    """Write and log the model card of `model` v`version` (pipelines/cards): after every registration
+    here, and after deploys (pipelines/lifecycle/run.py). Returns the `aip.card` URI ("" if none).
+
+    Never fails the step (the version is registered either way): missing facts are listed on the card
+    and warned about here; `aip card --check` is the check that fails on them."""
+    from pipelines.cards import publish_card
+    from pipelines.observability import logs
+
+    try:
+        published = publish_card(ctx, model, version)
+    except Exception as exc:
+        if not is_expected(exc):
+            raise
+        logs.progress(f"warning: {model} v{version}: no model card: {exc}")
+        return ""
+    for gap in published.card.gaps:
+        logs.progress(f"warning: {model} v{version}: model card incomplete: {gap}")
+    return published.uri
 
 
 def _description(ctx: Context, candidate: Candidate, evaluation: dict[str, str]) -> str:

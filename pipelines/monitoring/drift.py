@@ -287,7 +287,8 @@ def check(
             )
         reference_inputs: Any = list(reference[column])
     else:
-        features = [c for c in reference.columns if c != label_column]
+        keys = {label_column, *dataset.key_columns}  # a feature store's entity and time are no inputs
+        features = [c for c in reference.columns if c not in keys]
         say(f"==> {model}: {len(features)} features, {len(records)} samples against {len(reference)} rows")
         _tabular(reference, window, features, thresholds, report)
         reference_inputs = reference[features]

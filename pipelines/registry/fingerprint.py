@@ -3,13 +3,16 @@
 Same fingerprint, same model: `aip run` trains and registers a fingerprint once, and every
 later run and every later environment reuses that registered version. The parts are:
 
-- config:        model.yaml without the parts that do not change the weights (description,
+- config:        model.yaml without the parts that do not change the weights (description, card,
                  owner, evaluation gates, per-environment serving/rollout settings)
 - dataset:       dataset.yaml of the training data without its description
 - data:          the DVC data version (md5 of the split) of the dataset
 - model_code:    any Python a model folder ships (models/<name>/**/*.py)
 - pipeline_code: the engine code that turns data into weights (pipelines/train, pipelines/artifacts)
 - lock:          the dependency lock (requirements/lock.txt)
+- features:      only for a dataset with `features` (dataset.yaml): its Feast feature repo's Python
+                 (the definitions training reads through) and pipelines/features; absent otherwise, so
+                 other models' fingerprints do not change
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from typing import Any
 from pipelines.repo.layout import Repo
 
 # Keys of model.yaml that do not change what training produces.
-_NOT_TRAINING = {"description", "owner", "evaluation", "environments", "monitoring"}
+_NOT_TRAINING = {"description", "owner", "evaluation", "environments", "monitoring", "card", "search"}
 # Engine code whose change retrains every model.
 TRAINING_CODE = ("pipelines/train", "pipelines/artifacts")
 LOCK_FILE = "requirements/lock.txt"
+FEATURES_CODE = "pipelines/features"  # reads a feature-store dataset's training rows
 
 
 @dataclass(frozen=True)
@@ -77,4 +81,7 @@ def compute(repo: Repo, model_name: str, data_version: str) -> Fingerprint:
         "pipeline_code": hash_files(repo.root, [repo.root / p for p in TRAINING_CODE]),
         "lock": sha256_hex(lock.read_bytes().replace(b"\r\n", b"\n")) if lock.exists() else "none",
     }
+    if dataset.features is not None:
+        feature_repo = repo.dataset_dir(config.dataset) / dataset.features.repo
+        parts["features"] = hash_files(repo.root, [feature_repo, repo.root / FEATURES_CODE])
     return Fingerprint(sha256_hex(canonical_json(parts)), parts)

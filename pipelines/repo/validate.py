@@ -62,6 +62,18 @@ def validate_repo(repo: Repo, *, raise_on_error: bool = False) -> list[Problem]:
                     f"'{config.dataset}' is {datasets[config.dataset].kind}",
                 )
             )
+        # model cards (pipelines/cards): a `card:` section without intended_use fails to parse above
+        label = datasets[config.dataset].label_column if config.dataset in datasets else None
+        if config.card is not None and label in config.card.slices:
+            problems.append(
+                Problem(
+                    path,
+                    line_of(tree, ("card", "slices")),
+                    "card.slices",
+                    f"'{label}' is the label column: the card always reports per-class metrics; "
+                    "name other columns of the test split (a sensitive attribute, a region)",
+                )
+            )
         if platform is not None:
             for env in config.environments:
                 if env not in platform.environments:

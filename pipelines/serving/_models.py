@@ -50,6 +50,8 @@ class LoadedVersion:
         self.labels = predictor.labels
         self.feature_names = predictor.feature_names
         self.max_length = predictor.max_length
+        # Future of the online feature lookup when the model's dataset has a feature store (_entities.py)
+        self.features: Future[Any] | None = None
         self._leases = 0
         self._idle = threading.Condition()
         self.batcher = Batcher(
@@ -178,6 +180,7 @@ class ModelSlot:
         self.samples = {label: SampleBuffer() for label in LABELS}
         self.status: dict[str, VersionStatus] = {}
         self.loading: str | None = None
+        self.explain: Any = None  # the :explain settings and limits (serving/_explain.py), by build_service
 
     # ---- routing -----------------------------------------------------------------------
     def route(self, version: str | None, label: str | None) -> tuple[LoadedVersion, str]:

@@ -17,13 +17,13 @@ def _errors(*codes: int) -> dict[str, Any]:
     text = {
         400: "Invalid argument (malformed JSON, wrong shapes or types, missing fields, unknown label)",
         401: "Missing or wrong bearer token",
-        403: "Admin API or fault injection disabled",
+        403: "Admin API, fault injection or :explain (for this model) disabled",
         404: "Unknown model, version or path",
         405: "Method not allowed on this path",
         409: "Conflicting state (no canary, another canary loaded)",
         413: "Request body larger than the limit",
-        422: "The version could not be loaded",
-        429: "Batching queue full (RESOURCE_EXHAUSTED)",
+        422: "The version could not be loaded, or (:explain) cannot be explained",
+        429: "Batching queue full (RESOURCE_EXHAUSTED), or the :explain rate limit (see Retry-After)",
         500: "Injected fault (fault injection enabled) or server bug",
         503: "Version not available (loading, unloading)",
     }
@@ -52,6 +52,14 @@ def _prefixes() -> list[tuple[str, tuple[str, ...]]]:
     ]
 
 
+_ENTITY_KEYS = (
+    "Extension of the TF Serving API (docs/features.md): for a model whose dataset has a feature store, "
+    'a row may be the entity key alone, e.g. `{"instances": [{"tumour_id": 17}]}` or columnar '
+    '`{"inputs": {"tumour_id": [17, 18]}}` (and a :classify example); the server reads the features '
+    "from the online store. An entity key the store does not hold answers 400 naming it."
+)
+
+
 def openapi_document(models: list[str] | None = None, prompts: list[str] | None = None) -> dict[str, Any]:
     """The document; `models` (the served names) become the examples of the `name` parameter, and
     `prompts` (the served prompts) the example of a chat request's `model`."""
@@ -62,6 +70,7 @@ def openapi_document(models: list[str] | None = None, prompts: list[str] | None 
         paths[f"{prefix}:predict"] = {
             "post": {
                 "summary": "Predict (row `instances` or columnar `inputs`)",
+                "description": _ENTITY_KEYS,
                 "operationId": "predict" + "".join(n.title() for n in names[1:]),
                 "parameters": _params(*names, examples=ex),
                 "security": [{}, {"bearer": []}],
@@ -77,6 +86,22 @@ def openapi_document(models: list[str] | None = None, prompts: list[str] | None 
                 "security": [{}, {"bearer": []}],
                 "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("ClassifyRequest")}}},
                 "responses": {"200": _json(_ref("ClassifyResponse"), "Scores per class"), **predict_errors},
+            }
+        }
+        paths[f"{prefix}:explain"] = {
+            "post": {
+                "summary": "Explain (extension of TF Serving): SHAP attributions per class of each instance",
+                "description": "A :predict body; answers per instance the contribution of each feature "
+                "(tabular) or token (text) to each class probability. Rate-limited per model "
+                "(model.yaml serving.explain): 429 with Retry-After beyond it. docs/serving.md.",
+                "operationId": "explain" + "".join(n.title() for n in names[1:]),
+                "parameters": _params(*names, examples=ex),
+                "security": [{}, {"bearer": []}],
+                "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("PredictRequest")}}},
+                "responses": {
+                    "200": _json(_ref("ExplainResponse"), "Attributions per instance and class"),
+                    **_errors(400, 401, 403, 404, 413, 422, 429, 500, 503),
+                },
             }
         }
         paths[prefix] = {
@@ -474,6 +499,34 @@ def _schemas() -> dict[str, Any]:
                 "signature_name": {"type": "string", "enum": ["serving_default"]},
                 "context": {"type": "object"},
                 "examples": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+            },
+        },
+        "ExplainResponse": {
+            "type": "object",
+            "required": ["explanations", "method", "output", "max_evals", "seconds"],
+            "properties": {
+                "explanations": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["label", "probabilities", "expected_value", "attributions"],
+                        "properties": {
+                            "label": {"type": "string"},
+                            "probabilities": {"type": "array", "items": {"type": "number"}},
+                            "expected_value": {"type": "object", "additionalProperties": {"type": "number"}},
+                            "tokens": {"type": "array", "items": {"type": "string"}},
+                            "attributions": {
+                                "type": "object",
+                                "description": "class -> {feature: value} (tabular), [per token] (text)",
+                            },
+                        },
+                    },
+                },
+                "method": {"type": "string"},
+                "output": {"type": "string", "enum": ["probability"]},
+                "max_evals": {"type": "integer"},
+                "seconds": {"type": "number"},
+                "background": {"type": "object"},
             },
         },
         "ClassifyResponse": {

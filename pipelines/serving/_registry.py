@@ -13,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from pipelines.registry.loader import LoadError, load_predictor
+from pipelines.serving._entities import FeatureLookups
 from pipelines.serving._logging import event
 from pipelines.serving._models import LoadedVersion, ModelSlot, VersionStatus
 from pipelines.serving.errors import Code, ServingError
@@ -111,6 +112,7 @@ class ModelManager:
         self.metrics = metrics
         self.rng = random.Random(seed)
         self.slots: dict[str, ModelSlot] = {}
+        self._feature_lookups: FeatureLookups | None = None  # made on the first load (_entities.py)
 
     def slot(self, name: str) -> ModelSlot:
         try:
@@ -125,7 +127,11 @@ class ModelManager:
 
     def _load(self, slot: ModelSlot, version: str) -> LoadedVersion:
         predictor = self.loader.load(slot.name, version)
-        return LoadedVersion(slot.name, version, predictor, slot.settings, self.metrics)
+        loaded = LoadedVersion(slot.name, version, predictor, slot.settings, self.metrics)
+        if self._feature_lookups is None:
+            self._feature_lookups = FeatureLookups(self.loader.ctx.repo, self.loader.env)
+        loaded.features = self._feature_lookups.for_model(slot.name)  # None: no feature store
+        return loaded
 
     def load_stable(self, name: str, version: str) -> None:
         slot = self.slots[name]

@@ -11,6 +11,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pipelines.serving.protocol as req
+from pipelines.serving._entities import expand_entities
 from pipelines.serving._http import endpoint, error_response, json_response, read_body
 from pipelines.serving._logging import event
 from pipelines.serving._metrics import CONTENT_TYPE
@@ -81,10 +82,12 @@ def build_app(service: Service) -> Starlette:
 
     from pipelines.serving._admin import admin_routes
     from pipelines.serving._chat import chat_routes
+    from pipelines.serving._explain import ExplainEndpoint
     from pipelines.serving._openapi import openapi_document
 
     prompts = sorted(service.prompts.assistants) if service.prompts is not None else []
     openapi = json.dumps(openapi_document(sorted(service.manager.slots), prompts)).encode()
+    explain = ExplainEndpoint(service)
 
     @endpoint
     async def model_post(request: Request) -> Response:
@@ -95,12 +98,19 @@ def build_app(service: Service) -> Starlette:
                 "unknown path; expected POST /v1/models/{name}[/versions/{v}|/labels/{label}]:predict",
             )
         name, version, label, verb = match.group("name", "version", "label", "verb")
+        if verb == "explain":  # an extension of TF Serving's API: SHAP attributions (_explain.py)
+            service.check_auth(request.headers.get("authorization"))
+            return await explain.handle(
+                request, await read_body(request, service.max_body_bytes), name, version, label
+            )
         if verb not in ("predict", "classify"):
             if verb == "regress":
                 raise ServingError(
                     Code.INVALID_ARGUMENT, f"{name!r} is a classifier: use :predict or :classify"
                 )
-            raise ServingError(Code.NOT_FOUND, f"unknown method :{verb}; expected :predict or :classify")
+            raise ServingError(
+                Code.NOT_FOUND, f"unknown method :{verb}; expected :predict, :classify or :explain"
+            )
         service.check_auth(request.headers.get("authorization"))
         body = await read_body(request, service.max_body_bytes)
         call = service.begin(name, version, label, verb)
@@ -114,6 +124,8 @@ def build_app(service: Service) -> Starlette:
                 raise injected
             data = req.decode_json(body)
             target = call.target
+            if target.features is not None:  # entity keys in place of features (_entities.py)
+                data = await expand_entities(target.features, data)
             if verb == "predict":
                 model_input = req.parse_predict(data, target.kind, target.feature_names)
             else:

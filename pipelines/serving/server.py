@@ -76,6 +76,7 @@ def _token(var: str | None, what: str) -> str | None:
 
 def build_service(repo: Repo, options: ServeOptions, progress: Callable[[str], None] = print) -> Service:
     """Load every model's stable version and return the service the fronts share."""
+    from pipelines.serving._explain import explain_setup
     from pipelines.serving._metrics import ServerMetrics
     from pipelines.serving._registry import LoadError, ModelManager, RegistryLoader
     from pipelines.serving._service import Service
@@ -153,7 +154,8 @@ def build_service(repo: Repo, options: ServeOptions, progress: Callable[[str], N
         progress(
             f"loading {name} version {version} ({source}, runtime {runtime}, {device}) as {options.label} ..."
         )
-        manager.add_model(name, serving.batching, options.label)
+        slot = manager.add_model(name, serving.batching, options.label)
+        slot.explain = explain_setup(repo, name, serving.explain)  # :explain limits (serving/_explain.py)
         try:
             manager.load_stable(name, version)
         except LoadError as exc:

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from pipelines.artifacts.networks import TabularNet
 from pipelines.config import TabularClassifierConfig
+from pipelines.train.distributed import Distributed
 
 __all__ = ["build_tabular_model", "tabular_batches", "tabular_param_groups"]
 
@@ -27,8 +28,15 @@ def build_tabular_model(config: TabularClassifierConfig, train_x: np.ndarray, n_
 
 
 def tabular_batches(
-    x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool, seed: int
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    shard: Distributed | None = None,
 ) -> DataLoader[Any]:
+    """Batches of `features`/`labels`; with `shard`, this rank's share (a seeded DistributedSampler)."""
     dataset = TensorDataset(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.int64)))
 
     def collate(items: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -37,6 +45,11 @@ def tabular_batches(
             "labels": torch.stack([label for _, label in items]),
         }
 
+    if shard is not None:
+        sampler: DistributedSampler[Any] = DistributedSampler(
+            dataset, num_replicas=shard.world_size, rank=shard.rank, shuffle=shuffle, seed=seed
+        )
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate)
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, collate_fn=collate

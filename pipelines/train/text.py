@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader
 
 from pipelines.artifacts.networks import TextNet
 from pipelines.config import TextClassifierConfig
+from pipelines.train.distributed import Distributed, ShardedBatches
 
 __all__ = ["base_model_path", "build_text_model", "text_batches", "text_param_groups"]
 
@@ -58,8 +59,11 @@ def text_batches(
     max_length: int,
     shuffle: bool,
     seed: int,
+    shard: Distributed | None = None,
 ) -> DataLoader[Any]:
-    """Batches tokenized on the fly and padded to the longest in the batch (short chat lines)."""
+    """Batches tokenized on the fly and padded to the longest in the batch (short chat lines).
+
+    With `shard` (a torchrun rank), this rank's share of the shuffled batches (ShardedBatches)."""
     rows = list(zip(texts, label_ids, strict=True))
 
     def collate(items: list[tuple[str, int]]) -> dict[str, torch.Tensor]:
@@ -74,7 +78,9 @@ def text_batches(
 
     if not shuffle:
         return DataLoader(rows, batch_size=batch_size, shuffle=False, collate_fn=collate)  # type: ignore[arg-type]
-    sampler = _LengthGroupedBatches([len(t) for t in texts], batch_size, seed)
+    sampler: Any = _LengthGroupedBatches([len(t) for t in texts], batch_size, seed)
+    if shard is not None:
+        sampler = ShardedBatches(sampler, shard.rank, shard.world_size)
     return DataLoader(rows, batch_sampler=sampler, collate_fn=collate)  # type: ignore[arg-type]
 
 

@@ -5,8 +5,12 @@
     result = train_model(model_config, dataset_config, train_df, val_df, Path("out/model"))
 
 CPU here; one GPU is picked up automatically (bf16 autocast where supported); `device="cpu"`
-forces the CPU. Training runs in a single process on one device: multi-GPU data parallelism
-(torchrun/DDP) is a planned capability that this trainer does not implement.
+forces the CPU. One process by default. Data-parallel training (DDP over Gloo on CPU, NCCL on CUDA)
+runs this same function in every process torchrun starts (pipelines/train/launch.py,
+pipelines/train/worker.py) with `parallel=Parallel(distributed=...)`: each rank trains on its share
+of the batches, rank 0 alone writes the artifact; gradient accumulation, the learning-rate scaling
+rule and periodic checkpoints (resume after a kill) are in `Parallel` too. Left at its defaults,
+`Parallel()` changes nothing in the single-process math.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import resource
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipelines.config import DatasetConfig, TabularClassifierConfig, TextClassifierConfig
 from pipelines.train.device import pick_device
+from pipelines.train.distributed import Distributed, lr_factor
 from pipelines.train.sampling import subsample
 from pipelines.train.seed import seed_everything
 
@@ -29,11 +34,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from pipelines.train.device import Device
-    from pipelines.train.loop import FitResult
+    from pipelines.train.loop import Checkpointing, FitResult
 
 MetricsLogger = Callable[[dict[str, float], int], None]
 
-__all__ = ["TrainResult", "train_model"]
+__all__ = ["Parallel", "TrainResult", "train_model"]
 
 _TABULAR_WARMUP_RATIO = 0.0  # a freshly initialised MLP needs no warm-up; decay still applies
 _EVAL_BATCH_SIZE = 128  # validation batches: no gradients, so larger is fine
@@ -58,6 +63,27 @@ class TrainResult:
 
 
 @dataclass
+class Parallel:
+    """How many processes train, how their batches add up, and the checkpoints of the run."""
+
+    distributed: Distributed | None = None
+    """This process's rank in a torchrun job; None: one process."""
+    accumulation: int = 1
+    """Micro-batches per optimiser step."""
+    lr_scaling: Literal["none", "linear", "sqrt"] = "none"
+    """How learning rates follow the global batch (pipelines/train/distributed.py lr_factor)."""
+    checkpoints: Checkpointing | None = None
+
+    @property
+    def world_size(self) -> int:
+        return 1 if self.distributed is None else self.distributed.world_size
+
+    @property
+    def is_main(self) -> bool:
+        return self.distributed is None or self.distributed.is_main
+
+
+@dataclass
 class _Job:
     """What both model kinds need: the (capped) frames, encoded labels and where things go."""
 
@@ -72,6 +98,7 @@ class _Job:
     log_metrics: MetricsLogger | None
     params: dict[str, Any]
     metadata: dict[str, Any]
+    parallel: Parallel = field(default_factory=Parallel)
 
 
 def _peak_rss_mb() -> float:
@@ -111,8 +138,13 @@ def train_model(
     *,
     log_metrics: Callable[[dict[str, float], int], None] | None = None,
     device: str | None = None,
+    parallel: Parallel | None = None,
 ) -> TrainResult:
-    """Seed, build, fit (keeping the best validation epoch), save to `out_dir`; see TrainResult."""
+    """Seed, build, fit (keeping the best validation epoch), save to `out_dir`; see TrainResult.
+
+    In a torchrun job every rank calls this; only rank 0 writes `out_dir` (other ranks return the
+    same TrainResult without an artifact folder on disk)."""
+    parallel = parallel or Parallel()
     started = time.perf_counter()
     training = config.training
     seed_everything(training.seed)
@@ -130,11 +162,29 @@ def train_model(
         n_classes=len(labels),
         device=chosen.name,
         dtype=chosen.dtype,
+        world_size=parallel.world_size,
+        gradient_accumulation_steps=parallel.accumulation,
+        global_batch_size=training.batch_size * parallel.world_size * parallel.accumulation,
+        lr_scaling=parallel.lr_scaling,
+        lr_scale=lr_factor(parallel.lr_scaling, parallel.world_size, parallel.accumulation),
     )
+    if parallel.distributed is not None:
+        params["distributed_backend"] = parallel.distributed.backend
     metadata = {"model": config.name, "dataset": dataset.name}
 
     job = _Job(
-        dataset, train_df, val_df, y_train, y_val, labels, out_dir, chosen, log_metrics, params, metadata
+        dataset,
+        train_df,
+        val_df,
+        y_train,
+        y_val,
+        labels,
+        out_dir,
+        chosen,
+        log_metrics,
+        params,
+        metadata,
+        parallel,
     )
     if isinstance(config, TextClassifierConfig):
         artifact_dir, fitted = _train_text(config, job)
@@ -173,6 +223,7 @@ def _train_text(config: TextClassifierConfig, job: _Job) -> tuple[Path, FitResul
         max_length=t.max_length,
         shuffle=True,
         seed=t.seed,
+        shard=job.parallel.distributed,
     )
     val_batches = text_batches(
         tokenizer,
@@ -187,14 +238,18 @@ def _train_text(config: TextClassifierConfig, job: _Job) -> tuple[Path, FitResul
         model,
         train_batches,
         val_batches,
-        param_groups=text_param_groups(model, config),
+        param_groups=_scaled(text_param_groups(model, config), job.parallel),
         epochs=t.epochs,
         warmup_ratio=t.warmup_ratio,
         device=job.device,
         log_metrics=job.log_metrics,
         desc=config.name,
+        **_fit_options(job.parallel),
+        find_unused_parameters=True,  # the encoder's pooler is not used by mean pooling
     )
     model.to("cpu")
+    if not job.parallel.is_main:
+        return job.out_dir, fitted
     folder = save_text(
         job.out_dir,
         model,
@@ -227,16 +282,26 @@ def _train_tabular(config: TabularClassifierConfig, job: _Job) -> tuple[Path, Fi
     params.update(n_features=len(features), n_parameters=sum(p.numel() for p in model.parameters()))
     fitted = fit(
         model,
-        tabular_batches(x_train, job.y_train, batch_size=t.batch_size, shuffle=True, seed=t.seed),
+        tabular_batches(
+            x_train,
+            job.y_train,
+            batch_size=t.batch_size,
+            shuffle=True,
+            seed=t.seed,
+            shard=job.parallel.distributed,
+        ),
         tabular_batches(x_val, job.y_val, batch_size=_EVAL_BATCH_SIZE, shuffle=False, seed=t.seed),
-        param_groups=tabular_param_groups(model, config),
+        param_groups=_scaled(tabular_param_groups(model, config), job.parallel),
         epochs=t.epochs,
         warmup_ratio=_TABULAR_WARMUP_RATIO,
         device=job.device,
         log_metrics=job.log_metrics,
         desc=config.name,
+        **_fit_options(job.parallel),
     )
     model.to("cpu")
+    if not job.parallel.is_main:
+        return job.out_dir, fitted
     folder = save_tabular(
         job.out_dir,
         model,
@@ -248,3 +313,19 @@ def _train_tabular(config: TabularClassifierConfig, job: _Job) -> tuple[Path, Fi
         metadata={**job.metadata, "best_epoch": fitted.best_epoch},
     )
     return folder, fitted
+
+
+def _scaled(groups: list[dict[str, Any]], parallel: Parallel) -> list[dict[str, Any]]:
+    """Param groups with learning rates times the scaling rule's factor (untouched at factor 1)."""
+    factor = lr_factor(parallel.lr_scaling, parallel.world_size, parallel.accumulation)
+    if factor == 1.0:
+        return groups
+    return [{**group, "lr": group["lr"] * factor} for group in groups]
+
+
+def _fit_options(parallel: Parallel) -> dict[str, Any]:
+    return {
+        "distributed": parallel.distributed,
+        "accumulation": parallel.accumulation,
+        "checkpoints": parallel.checkpoints,
+    }

@@ -23,9 +23,11 @@ SPLITS = ("train", "validation", "test")
 
 
 def _row_keys(repo: Repo, dataset: str, frame: pd.DataFrame) -> set[tuple[object, ...]]:
-    """What identifies an example: the text for text data, every feature for tabular data."""
+    """What identifies an example: the text for text data, every feature for tabular data (not the
+    feature store's keys: an id is unique by construction and would hide a duplicated tumour)."""
     cfg = repo.dataset(dataset)
-    columns = [cfg.text_column] if cfg.text_column else [c for c in frame.columns if c != cfg.label_column]
+    inputs = [c for c in frame.columns if c not in (cfg.label_column, *cfg.key_columns)]
+    columns = [cfg.text_column] if cfg.text_column else inputs
     return set(frame[columns].itertuples(index=False, name=None))
 
 

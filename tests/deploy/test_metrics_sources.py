@@ -64,7 +64,7 @@ def test_queries_use_catalogue_metrics_and_escape_label_values():
     queries = prometheus_queries('we"ird', "canary", "3", 60)
     assert queries["requests"] == (
         "sum by (code) (increase(aip_serving_requests_total"
-        '{model="we\\"ird",label="canary",version="3"}[60s]))'
+        '{model="we\\"ird",label="canary",version="3",api!="explain"}[60s]))'
     )
     assert (
         "aip_serving_request_duration_seconds_bucket" in queries["latency"]

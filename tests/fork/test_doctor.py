@@ -61,6 +61,12 @@ def failing(report: dict) -> set[tuple[str, str, str]]:
     }
 
 
+TUNING_SECRETS = (
+    "AIP_STUDY_STORAGE_PASSWORD",
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "PROMOTION_TOKEN",
+)
 HALF_CONFIGURED_PROBLEMS = {
     ("environment", "infra-dev", "missing"),
     ("environment", "staging", "wrong"),  # every branch may deploy
@@ -97,6 +103,11 @@ HALF_CONFIGURED_PROBLEMS = {
     ("variable", "data: AWS_ROLE_ARN", "missing"),
     ("secret", "data: AIP_DATA_SOURCES", "missing"),
     ("secret", "data: PROMOTION_TOKEN", "missing"),  # neither there nor for the repository
+    ("environment", "tuning", "missing"),  # hyper-parameter searches (tune.yml)
+    ("variable", "tuning: AWS_ROLE_ARN", "missing"),
+    *{("secret", f"tuning: {name}", "missing") for name in TUNING_SECRETS},
+    # the Feast online store's password for scheduled materialisation (features.yml)
+    *{("secret", f"{env}-monitoring: AIP_REDIS_PASSWORD", "missing") for env in ("dev", "staging", "prod")},
     ("ruleset", "env-branches", "missing"),
     ("actions", "workflow permissions", "wrong"),  # Actions may not open PRs; default token write
     ("branch", "env/staging", "missing"),
@@ -188,6 +199,8 @@ def test_apply_creates_what_can_be_created_and_never_a_secret(fork, monkeypatch,
         ("POST", f"{BASE}/environments/infra-prod/deployment-branch-policies"),
         ("PUT", f"{BASE}/environments/data"),
         ("POST", f"{BASE}/environments/data/deployment-branch-policies"),
+        ("PUT", f"{BASE}/environments/tuning"),
+        ("POST", f"{BASE}/environments/tuning/deployment-branch-policies"),
         ("PUT", f"{BASE}/actions/permissions/workflow"),
         ("POST", f"{BASE}/git/refs"),
         ("POST", f"{BASE}/git/refs"),

@@ -119,7 +119,8 @@ def test_init_renders_the_derived_files(fork):
     assert 'bucket       = "nimbus-ai-aip-tfstate"' in backend
     assert "arn:aws:kms:eu-central-1:210987654321:alias/s3/nimbus-ai-aip-tfstate" in backend
     overlay = (root / "infra" / "k8s" / "overlays" / "prod" / "kustomization.yaml").read_text()
-    assert "- name: ghcr.io/nimbus-ai/ai-platform-serving" in overlay and "models.prod.nimbus.internal" in overlay
+    assert "- name: ghcr.io/nimbus-ai/ai-platform-serving" in overlay
+    assert "models.prod.nimbus.internal" in overlay
     image_yml = (root / ".github" / "workflows" / "image.yml").read_text()
     assert "IMAGE_PREFIX: ghcr.io/nimbus-ai/ai-platform " in image_yml
 

@@ -23,6 +23,7 @@ OFFENDER = {
     "no_public_buckets": "aws_s3_bucket_public_access_block.public",
     "encrypted_buckets": "aws_s3_bucket.unencrypted",
     "no_wildcard_iam_actions": "aws_iam_policy.admin",
+    "encrypted_stores": "aws_elasticache_replication_group.plaintext",
 }
 
 

@@ -36,7 +36,7 @@ def tabular_records(repo: Path, shift: float, rows: int | None = None, seed: int
     frame = pd.read_csv(repo / SPLITS / "test.csv")
     if rows is not None:
         frame = frame.sample(rows, random_state=seed)
-    features = [c for c in frame.columns if c != "label"]
+    features = [c for c in frame.columns if c not in ("label", "tumour_id", "event_timestamp")]  # inputs only
     now = time.time()
     return [
         {

@@ -90,7 +90,7 @@ def test_classify_answers_scores_per_class(server, tumor_rows):
         ("POST", f"{BASE}:predict", {"instances": [{"mean radius": 1}]}, 400, "missing feature(s)"),
         ("POST", f"{BASE}:predict", {"instances": [], "inputs": {}}, 400, "both 'instances' and 'inputs'"),
         ("POST", f"{BASE}:regress", {"instances": [{}]}, 400, "is a classifier"),
-        ("POST", f"{BASE}:explain", {"instances": [{}]}, 404, "unknown method"),
+        ("POST", f"{BASE}:interpret", {"instances": [{}]}, 404, "unknown method"),  # :explain exists
         ("GET", "/v1/models/nope", None, 404, "Servable not found"),
         ("GET", f"{BASE}/versions/7", None, 404, "Specific"),
         ("GET", "/v1/nothing", None, 404, "no route"),

@@ -48,6 +48,7 @@ def shrink_text_model(data: Any) -> None:
     """model.yaml of the text model: 200 rows, one epoch, 32 tokens; gates such a model reaches."""
     data["training"].update({"epochs": 1, "max_train_samples": 200, "max_length": 32, "batch_size": 16})
     data["evaluation"]["gates"] = [{"metric": "accuracy", "min": 0.05}]
+    data["evaluation"]["explain"] = {"max_evals": 8}  # SHAP token attributions: a few seconds, not a minute
     data["evaluation"]["behavioural"]["min_pass_rate"] = {
         "minimum_functionality": 0.0,
         "invariance": 0.0,

@@ -12,7 +12,6 @@ the data folder handed to it. Nothing listens beyond loopback, nothing persists 
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from tests.support.ports import free_port
 
-__all__ = ["Postgres", "Redis", "postgres_server", "redis_server", "postgres_bin", "redis_bin"]
+__all__ = ["Postgres", "Redis", "postgres_bin", "postgres_server", "redis_bin", "redis_server"]
 
 
 def postgres_bin(name: str) -> str | None:
@@ -34,8 +33,8 @@ def postgres_bin(name: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(candidates[-1]) if candidates else None
 
 
 def redis_bin() -> str | None:
@@ -102,11 +101,11 @@ def postgres_server(folder: Path, *, database: str = "aip", timeout_s: float = 6
     if initdb is None or postgres is None:
         raise AssertionError("PostgreSQL is not installed: run scripts/system-deps.sh")
     folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o755)  # the postgres user must reach the data folder when tests run as root
+    folder.chmod(0o755)  # the postgres user must reach the data folder when tests run as root
     for parent in folder.parents:
-        if parent == Path(parent.anchor) or os.stat(parent).st_mode & 0o001:
+        if parent == Path(parent.anchor) or parent.stat().st_mode & 0o001:
             continue
-        os.chmod(parent, os.stat(parent).st_mode | 0o001)  # traversable (pytest's tmp folders are 0700)
+        parent.chmod(parent.stat().st_mode | 0o001)  # traversable (pytest's tmp folders are 0700)
     data, log, secret = folder / "data", folder / "postgres.log", folder / "pwfile"
     secret.write_text("aip\n")
     prefix = _as_postgres_user(folder)
@@ -118,7 +117,8 @@ def postgres_server(folder: Path, *, database: str = "aip", timeout_s: float = 6
     port = free_port()
     with log.open("w") as out:
         if prefix:
-            os.chown(log, *(lambda u: (u.pw_uid, u.pw_gid))(pwd.getpwnam("postgres")))
+            owner = pwd.getpwnam("postgres")
+            os.chown(log, owner.pw_uid, owner.pw_gid)
         process = subprocess.Popen(
             [*prefix, postgres, "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(folder),
              "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off"],

@@ -32,6 +32,9 @@ module "platform" {
   platform_releases_file    = "${path.root}/../../k8s/platform/releases.yaml"
   install_platform_releases = var.install_platform_releases
   budget                    = { limit_usd = 1000, subscriber_emails = local.budget_emails }
+  # Feast online store (Redis; platform.yaml online_store) and, where the environment tunes, Optuna's studies.
+  feature_store = { node_type = "cache.t4g.micro", replicas = 0, multi_az = false, snapshot_retention_days = 0 }
+  study_store   = { create = true, instance_class = "db.t4g.micro", deletion_protection = false }
   # GPUs off at night and at weekends: no new GPU node 19:00-07:00 UTC and from Friday 19:00 to Monday 07:00.
   gpu_night_schedule = { stop = "0 19 * * *", start = "0 7 * * 1-5" }
 }

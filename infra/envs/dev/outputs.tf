@@ -47,3 +47,28 @@ output "cluster_endpoint" {
   description = "The private EKS API endpoint: `aip ci terraform --tunnel` forwards to it through the tunnel host."
   value       = module.platform.cluster_endpoint
 }
+
+output "feature_store_endpoint" {
+  description = "Feast online store host (TLS, 6379): platform.yaml's online_store."
+  value       = module.platform.feature_store_endpoint
+}
+
+output "feature_store_auth_secret_arn" {
+  description = "Secret of the online store's AUTH token: the GitHub environment secret AIP_REDIS_PASSWORD."
+  value       = module.platform.feature_store_auth_secret_arn
+}
+
+output "study_storage_url" {
+  description = "Optuna's study storage without the password: platform.yaml's study_storage."
+  value       = module.platform.study_storage_url
+}
+
+output "study_store_secret_arn" {
+  description = "Secret of the study database login: the GitHub environment secret AIP_STUDY_STORAGE_PASSWORD."
+  value       = module.platform.study_store_secret_arn
+}
+
+output "github_tuning_role_arn" {
+  description = "Set as AWS_ROLE_ARN of the GitHub environment `tuning` (tune.yml)."
+  value       = module.platform.github_tuning_role_arn
+}

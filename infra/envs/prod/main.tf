@@ -37,4 +37,6 @@ module "platform" {
   platform_releases_file    = "${path.root}/../../k8s/platform/releases.yaml"
   install_platform_releases = var.install_platform_releases
   budget                    = { limit_usd = 8000, subscriber_emails = local.budget_emails }
+  # Feast online store (Redis; platform.yaml online_store) and, where the environment tunes, Optuna's studies.
+  feature_store = { node_type = "cache.m7g.large", replicas = 2, snapshot_retention_days = 7 }
 }

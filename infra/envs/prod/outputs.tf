@@ -77,3 +77,13 @@ output "mlflow_auth_secret_arn" {
   description = "MLflow's own credentials (admin, Flask key, metrics reader): the key in infra/k8s/mlflow/externalsecret-auth.yaml."
   value       = module.platform.mlflow_auth_secret_arn
 }
+
+output "feature_store_endpoint" {
+  description = "Feast online store host (TLS, 6379): platform.yaml's online_store."
+  value       = module.platform.feature_store_endpoint
+}
+
+output "feature_store_auth_secret_arn" {
+  description = "Secret of the online store's AUTH token: the GitHub environment secret AIP_REDIS_PASSWORD."
+  value       = module.platform.feature_store_auth_secret_arn
+}

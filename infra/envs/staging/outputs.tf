@@ -47,3 +47,13 @@ output "cluster_endpoint" {
   description = "The private EKS API endpoint: `aip ci terraform --tunnel` forwards to it through the tunnel host."
   value       = module.platform.cluster_endpoint
 }
+
+output "feature_store_endpoint" {
+  description = "Feast online store host (TLS, 6379): platform.yaml's online_store."
+  value       = module.platform.feature_store_endpoint
+}
+
+output "feature_store_auth_secret_arn" {
+  description = "Secret of the online store's AUTH token: the GitHub environment secret AIP_REDIS_PASSWORD."
+  value       = module.platform.feature_store_auth_secret_arn
+}

@@ -62,7 +62,7 @@ module "github_oidc" {
   repository           = var.repository
   name_prefix          = var.name
   # Keys are static (never ARNs), so every for_each below them is known at plan time.
-  roles = {
+  roles = merge({
     "${var.environment}-deploy" = {
       environment     = var.environment
       policy_arns     = var.deploy_policy_arns
@@ -80,7 +80,14 @@ module "github_oidc" {
       statements      = local.monitoring_statements
       deny_statements = local.deny_prod_writes
     }
-  }
+    }, var.study_store.create ? {
+    # Where the environment tunes (tune.yml, GitHub environment `tuning`): read the data, log trials.
+    "${var.environment}-tuning" = {
+      environment     = "tuning"
+      statements      = local.tuning_statements
+      deny_statements = local.deny_prod_writes
+    }
+  } : {})
   tags = var.tags
 }
 
@@ -174,4 +181,40 @@ module "log_store" {
   oidc_provider_arn = module.eks.oidc_provider_arn
   oidc_issuer       = module.eks.oidc_issuer
   tags              = var.tags
+}
+
+# The Feast online store of the environment (ElastiCache for Redis), reachable from the cluster only:
+# platform.yaml's `online_store` points at its primary endpoint; docs/tuning-infra.md.
+module "feature_store" {
+  source = "../feature-store"
+
+  create                  = var.feature_store.create
+  name                    = local.id
+  environment             = var.environment
+  vpc_id                  = module.network.vpc_id
+  subnet_ids              = module.network.private_subnet_ids
+  allowed_security_groups = { cluster = module.eks.cluster_security_group_id }
+  node_type               = var.feature_store.node_type
+  replicas                = var.feature_store.replicas
+  multi_az                = var.feature_store.multi_az
+  snapshot_retention_days = var.feature_store.snapshot_retention_days
+  tags                    = var.tags
+}
+
+# Optuna's study storage (a small Postgres) where the environment tunes: many workers, one study.
+# platform.yaml's `study_storage` is its `study_storage_url` output; docs/tuning-infra.md.
+module "study_store" {
+  source = "../study-store"
+
+  create                  = var.study_store.create
+  name                    = local.id
+  environment             = var.environment
+  vpc_id                  = module.network.vpc_id
+  subnet_ids              = module.network.private_subnet_ids
+  allowed_security_groups = { cluster = module.eks.cluster_security_group_id }
+  instance_class          = var.study_store.instance_class
+  multi_az                = var.study_store.multi_az
+  backup_retention_days   = var.study_store.backup_retention_days
+  deletion_protection     = var.study_store.deletion_protection
+  tags                    = var.tags
 }

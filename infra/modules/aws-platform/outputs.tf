@@ -97,3 +97,28 @@ output "mlflow_auth_secret_arn" {
   description = "Secret of MLflow's own credentials (aip-auth): put its value once, then it is the remoteRef key of infra/k8s/mlflow/externalsecret-auth.yaml."
   value       = try(module.mlflow.auth_secret_arn, null)
 }
+
+output "feature_store_endpoint" {
+  description = "Primary endpoint host of the Feast online store (TLS, port 6379): platform.yaml's online_store host."
+  value       = try(module.feature_store.primary_endpoint, null)
+}
+
+output "feature_store_auth_secret_arn" {
+  description = "Secrets Manager secret of the online store's AUTH token: copy it into the GitHub secret AIP_REDIS_PASSWORD."
+  value       = try(module.feature_store.auth_secret_arn, null)
+}
+
+output "study_storage_url" {
+  description = "Optuna's study storage URL without the password (platform.yaml's study_storage); null where the environment does not tune."
+  value       = try(module.study_store.storage_url, null)
+}
+
+output "study_store_secret_arn" {
+  description = "Secrets Manager secret of the study database login: copy its password into the GitHub secret AIP_STUDY_STORAGE_PASSWORD."
+  value       = try(module.study_store.login_secret_arn, null)
+}
+
+output "github_tuning_role_arn" {
+  description = "AWS_ROLE_ARN of the GitHub environment `tuning` (tune.yml); null where the environment does not tune."
+  value       = try(module.github_oidc.role_arns["${var.environment}-tuning"], null)
+}

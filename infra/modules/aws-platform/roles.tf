@@ -34,6 +34,32 @@ locals {
     },
   ]
 
+  # Tuning workers (tune.yml): read the training data from the DVC remote, log trials to MLflow's
+  # artifacts; no cluster access (the study database is reached over the network, its password a secret).
+  tuning_statements = [
+    {
+      sid       = "ListDataBuckets"
+      actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+      resources = [local.artifact_bucket_arn, local.dvc_bucket_arn]
+    },
+    {
+      sid       = "ReadTrainingData"
+      actions   = ["s3:GetObject"]
+      resources = ["${local.dvc_bucket_arn}/dvc/*"]
+    },
+    {
+      sid       = "ReadWriteTrialArtifacts"
+      actions   = ["s3:GetObject", "s3:PutObject"]
+      resources = ["${local.artifact_bucket_arn}/mlflow/*"]
+    },
+    {
+      sid        = "UseDataKey"
+      actions    = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources  = ["arn:aws:kms:${local.region}:${local.account_id}:key/*"]
+      conditions = [{ test = "ForAnyValue:StringEquals", variable = "kms:ResourceAliases", values = [local.registry_key_alias] }]
+    },
+  ]
+
   deploy_statements = concat([
     {
       sid       = "ListDataBuckets"
@@ -138,10 +164,11 @@ locals {
   # EKS access entries by static name (their ARNs may be unknown until apply; the keys never are).
   # The plan role (infra/envs/bootstrap) reads, including Helm's
   # release secrets; apply administers; deploy edits the serving namespace only; break-glass is an
-  # MFA-only role for named people (bootstrap).
+  # MFA-only role for named people (bootstrap). deploy's group is bound by the TrainJob submitters' Role
+  # that `aip cluster setup` applies in the training namespace (docs/cluster-training.md).
   access_entries = {
     apply       = { principal_arn = module.github_oidc.role_arns["${var.environment}-apply"], policy = "cluster-admin" }
-    deploy      = { principal_arn = module.github_oidc.role_arns["${var.environment}-deploy"], policy = "edit", namespaces = var.deploy_namespaces }
+    deploy      = { principal_arn = module.github_oidc.role_arns["${var.environment}-deploy"], policy = "edit", namespaces = var.deploy_namespaces, kubernetes_groups = ["aip:trainjob-submitters"] }
     plan        = { principal_arn = "${local.role_arn}/${var.name}-github-plan", policy = "admin-view" }
     break-glass = { principal_arn = "${local.role_arn}/${var.name}-break-glass", policy = "cluster-admin" }
   }

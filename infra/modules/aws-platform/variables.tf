@@ -198,3 +198,26 @@ variable "gpu_runner_vms" {
   })
   default = {}
 }
+
+variable "feature_store" {
+  description = "The Feast online store (ElastiCache for Redis): whether to create it, node type, read replicas, Multi-AZ and snapshot days."
+  type = object({
+    create                  = optional(bool, true)
+    node_type               = string
+    replicas                = optional(number, 1)
+    multi_az                = optional(bool, true)
+    snapshot_retention_days = optional(number, 1)
+  })
+}
+
+variable "study_store" {
+  description = "Optuna's study storage (Postgres): whether this environment tunes (create) and the instance's class, Multi-AZ, backup days and deletion protection."
+  type = object({
+    create                = bool
+    instance_class        = optional(string, "db.t4g.micro")
+    multi_az              = optional(bool, false)
+    backup_retention_days = optional(number, 7)
+    deletion_protection   = optional(bool, true)
+  })
+  default = { create = false }
+}

@@ -154,10 +154,11 @@ resource "aws_iam_openid_connect_provider" "this" {
 resource "aws_eks_access_entry" "this" {
   for_each = local.create ? var.access_entries : {}
 
-  cluster_name  = aws_eks_cluster.this[0].name
-  principal_arn = each.value.principal_arn
-  type          = "STANDARD"
-  tags          = var.tags
+  cluster_name      = aws_eks_cluster.this[0].name
+  principal_arn     = each.value.principal_arn
+  kubernetes_groups = length(each.value.kubernetes_groups) > 0 ? each.value.kubernetes_groups : null
+  type              = "STANDARD"
+  tags              = var.tags
 }
 
 resource "aws_eks_access_policy_association" "this" {

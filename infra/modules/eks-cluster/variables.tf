@@ -55,13 +55,19 @@ variable "enable_irsa" {
 }
 
 variable "access_entries" {
-  description = "EKS access entries by a static name: the principal ARN, the access policy (cluster-admin, admin, edit, view, admin-view) and, for a namespace scope, its namespaces."
+  description = "EKS access entries by a static name: the principal ARN, the access policy (cluster-admin, admin, edit, view, admin-view), for a namespace scope its namespaces, and Kubernetes groups for RBAC the policies do not cover (custom resources, e.g. the TrainJob submitters' Role of `aip cluster setup`)."
   type = map(object({
-    principal_arn = string
-    policy        = optional(string, "view")
-    namespaces    = optional(list(string), [])
+    principal_arn     = string
+    policy            = optional(string, "view")
+    namespaces        = optional(list(string), [])
+    kubernetes_groups = optional(list(string), [])
   }))
   default = {}
+
+  validation {
+    condition     = alltrue([for e in values(var.access_entries) : alltrue([for g in e.kubernetes_groups : !startswith(g, "system:")])])
+    error_message = "Kubernetes groups of an access entry must not start with `system:` (EKS refuses them)."
+  }
 
   validation {
     condition     = alltrue([for e in values(var.access_entries) : contains(["cluster-admin", "admin", "edit", "view", "admin-view"], e.policy)])

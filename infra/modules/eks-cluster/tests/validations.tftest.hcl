@@ -50,3 +50,25 @@ run "refuses_a_gpu_pool_with_min_above_max" {
 
   expect_failures = [var.gpu_node_pools]
 }
+
+run "plans_an_access_entry_with_kubernetes_groups" {
+  command = plan
+
+  variables {
+    access_entries = {
+      deploy = { principal_arn = "arn:aws:iam::111122223333:role/aip-github-dev-deploy", policy = "edit", namespaces = ["ml-serving"], kubernetes_groups = ["aip:trainjob-submitters"] }
+    }
+  }
+}
+
+run "refuses_a_system_kubernetes_group" {
+  command = plan
+
+  variables {
+    access_entries = {
+      deploy = { principal_arn = "arn:aws:iam::111122223333:role/aip-github-dev-deploy", kubernetes_groups = ["system:masters"] }
+    }
+  }
+
+  expect_failures = [var.access_entries]
+}

@@ -51,6 +51,8 @@ module "platform" {
   state_bucket           = "aip-example-tfstate"
   platform_releases_file = "${path.module}/../../../../k8s/platform/releases.yaml"
   budget                 = { limit_usd = 1000, subscriber_emails = ["platform-team@example.org"] }
+  feature_store          = { node_type = "cache.t4g.micro", replicas = 0, multi_az = false }
+  study_store            = { create = true, deletion_protection = false }
 }
 
 output "cluster_name" {
