@@ -337,8 +337,12 @@ def _log_datasets(ctx: Context, name: str, version: str, splits: dict[str, pd.Da
             warnings.filterwarnings(
                 "ignore", message=".*can be interpreted in multiple ways", category=UserWarning
             )
+            # entity keys (tumour_id) are integers that are never missing; the hint is about serving
+            warnings.filterwarnings(
+                "ignore", message="Hint: Inferred schema contains integer column", category=UserWarning
+            )
             data = from_pandas(frame, source=source, targets=label, name=f"{name}-{split}", digest=version)
-        mlflow.log_input(data, context=context)
+            mlflow.log_input(data, context=context)  # infers the schema (and would warn) here
 
 
 def _log_epoch(metrics: dict[str, float], epoch: int) -> None:
