@@ -64,7 +64,7 @@ def test_the_card_names_owner_data_version_and_training(tumor_card, trained_regi
     from pipelines.repo.layout import Repo
 
     org = Repo(trained_registry.root).platform.organisation  # the template's or a fork's
-    assert tumor_card.facts["owner"] == f"@{org.name}/{org.teams['ml']}"
+    assert tumor_card.facts["owner"] == org.team_handle("ml")
     assert tumor_card.facts["task"] == "tabular-classification"
     assert tumor_card.intended_use.startswith("An example tabular model")
     assert any("not a medical device" in s for s in tumor_card.out_of_scope)
