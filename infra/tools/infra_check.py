@@ -276,7 +276,8 @@ def training_jobs() -> str:
     renders them, so this runs `aip` from the runtime venv (`make setup`)."""
     import yaml
 
-    python = ROOT / ".venv" / "bin" / "python"
+    # AIP_RUNTIME_PYTHON: another checkout's runtime venv (the template self-test's fork has none)
+    python = Path(os.environ.get("AIP_RUNTIME_PYTHON") or ROOT / ".venv" / "bin" / "python")
     if not python.exists():
         raise CheckFailed("the training-job check needs the runtime venv: run `make setup`")
     envs = [e for e in yaml.safe_load((ROOT / "platform.yaml").read_text())["environments"] if e != "local"]

@@ -61,7 +61,12 @@ def _env(root: Path) -> dict[str, str]:
     its tests read TOOLS_VENV); no coverage hooks (the parent run's data file must not collect the
     fork's copies of the sources)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE", "COVERAGE"))}
-    return {**env, "AIP_REPO": str(root), "TOOLS_VENV": str(TOOLS.parent)}
+    return {
+        **env,
+        "AIP_REPO": str(root),
+        "TOOLS_VENV": str(TOOLS.parent),
+        "AIP_RUNTIME_PYTHON": sys.executable,  # infra-check renders training jobs with the fork's engine
+    }
 
 
 def _run(root: Path, *command: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
