@@ -8,7 +8,6 @@ run on another machine than the one before it (a GPU runner trains, a CPU runner
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import shutil
 import time
@@ -25,7 +24,7 @@ from pipelines.registry.context import Context
 from pipelines.registry.fingerprint import Fingerprint, compute
 from pipelines.registry.loader import ARTIFACT_KEY, load_predictor
 from pipelines.registry.store import FINGERPRINT_TAG, MODEL_URI_TAG, STEP_TAG
-from pipelines.registry.tracking import experiment_id
+from pipelines.registry.tracking import experiment_id, param_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -237,7 +236,7 @@ def train(
                 resume_from=resumed[1] if resumed is not None else None,
                 checkpoint_current=resumed[2] if resumed is not None else None,
             )
-        mlflow.log_params({k: _param(v) for k, v in result.params.items()})
+        mlflow.log_params({k: param_text(v) for k, v in result.params.items()})
         # The per-epoch curves end at the last epoch; the saved weights are best_epoch's: log those.
         best = result.history[result.best_epoch - 1] if result.best_epoch else {}
         mlflow.log_metrics(
@@ -349,11 +348,6 @@ def _log_epoch(metrics: dict[str, float], epoch: int) -> None:
     import mlflow
 
     mlflow.log_metrics(metrics, step=epoch)
-
-
-def _param(value: Any) -> str:
-    text = json.dumps(value) if isinstance(value, list | dict) else str(value)
-    return text[:500]
 
 
 def log_model(artifact_dir: Path) -> Any:

@@ -6,6 +6,7 @@ A configured server that is down fails in seconds with its URI, rather than hang
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,3 +116,9 @@ def ui_links(client: MlflowClient, base_url: str) -> list[str]:
         '"Model training" view; where the sidebar still shows GenAI, switch it to "Model training" there.'
     )
     return lines
+
+
+def param_text(value: object) -> str:
+    """A value as an MLflow param: lists and dicts as JSON, cut to MLflow's 500-character limit."""
+    text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+    return text[:500]

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.data.sources import redact as mask  # one password-masking rule for every URL
 from pipelines.repo.layout import Repo
 from pipelines.tune.errors import StudyStorageUnavailable
 
@@ -51,17 +52,6 @@ def storage_url(repo: Repo, env: str | None = None, override: str | None = None)
         if parsed.username and parsed.password is None:
             url = parsed.set(password=password).render_as_string(hide_password=False)
     return url
-
-
-def mask(url: str) -> str:
-    """The URL with its password replaced by ***, safe for messages, logs and MLflow."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable storage URL>"
 
 
 def open_storage(url: str) -> RDBStorage:

@@ -7,12 +7,13 @@ metrics are buffered and sent in batches, so a fast trial does not pay one datab
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import socket
 import time
 from typing import TYPE_CHECKING, Any
+
+from pipelines.registry.tracking import param_text
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -36,11 +37,6 @@ _MAX_BATCH = 1000  # MLflow's limit of metrics per log_batch call
 def experiment_name(model: str) -> str:
     """The experiment name suffix: `aip/<model>-tuning`, apart from the training runs of `aip/<model>`."""
     return f"{model}-tuning"
-
-
-def param_text(value: Any) -> str:
-    text = json.dumps(value) if isinstance(value, list | dict) else str(value)
-    return text[:500]
 
 
 def create_parent(
