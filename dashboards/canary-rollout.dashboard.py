@@ -1,16 +1,27 @@
 """Canary rollout: canary, its baseline (a fresh instance of the stable version with the same share) and
 stable side by side, the traffic weight, analysis checks and verdicts."""
 
-from house_style import SERVING_ERROR_CODES, Query, Row, dashboard, stat, table, timeseries, variable
+from house_style import (
+    SERVING_ERROR_CODES,
+    SLO_REQUESTS,
+    Query,
+    Row,
+    dashboard,
+    stat,
+    table,
+    timeseries,
+    variable,
+)
 
 SEL = 'model=~"$model", label=~"stable|canary|baseline"'
+ANALYSED = f"{SEL}, {SLO_REQUESTS}"  # the requests the canary analysis compares (explain left out)
 RATE = "$__rate_interval"
 
 
 def quantile(q: float) -> Query:
     return Query(
         f"histogram_quantile({q}, sum by (le, label) "
-        f"(rate(aip_serving_request_duration_seconds_bucket{{{SEL}}}[{RATE}])))",
+        f"(rate(aip_serving_request_duration_seconds_bucket{{{ANALYSED}}}[{RATE}])))",
         f"{{{{label}}}} p{round(q * 100)}",
     )
 
@@ -77,11 +88,13 @@ dashboard = dashboard(
                 timeseries(
                     "Error rate",
                     "Share of 5xx and 429 answers, canary against stable; the analysis fails the canary above "
-                    "model.yaml's max_error_rate or max_error_rate_ratio times stable's.",
+                    "model.yaml's max_error_rate or max_error_rate_ratio times stable's. Explain requests are "
+                    "left out, as in the analysis.",
                     [
                         Query(
-                            f'sum by (label) (rate(aip_serving_requests_total{{{SEL}, code=~"{SERVING_ERROR_CODES}"}}'
-                            f"[{RATE}])) / sum by (label) (rate(aip_serving_requests_total{{{SEL}}}[{RATE}]))",
+                            f"sum by (label) (rate(aip_serving_requests_total{{{ANALYSED}, "
+                            f'code=~"{SERVING_ERROR_CODES}"}}[{RATE}])) / sum by (label) '
+                            f"(rate(aip_serving_requests_total{{{ANALYSED}}}[{RATE}]))",
                             "{{label}}",
                         )
                     ],
@@ -90,7 +103,8 @@ dashboard = dashboard(
                 timeseries(
                     "Latency p95 and p99",
                     "p95 and p99 latency of canary and stable; the analysis bounds their ratios "
-                    "(max_latency_ratio_p95, max_latency_ratio_p99).",
+                    "(max_latency_ratio_p95, max_latency_ratio_p99). Explain requests are left out, as in the "
+                    "analysis.",
                     [quantile(0.95), quantile(0.99)],
                     unit="s",
                 ),

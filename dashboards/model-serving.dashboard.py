@@ -1,8 +1,19 @@
 """Model serving: traffic, errors, latency, batching and queue of `aip serve`, per model, version and label."""
 
-from house_style import SERVING_ERROR_CODES, Query, Row, dashboard, stat, table, timeseries, variable
+from house_style import (
+    SERVING_ERROR_CODES,
+    SLO_REQUESTS,
+    Query,
+    Row,
+    dashboard,
+    stat,
+    table,
+    timeseries,
+    variable,
+)
 
 SEL = 'model=~"$model", version=~"$version", label=~"$label"'
+SLO_SEL = f"{SEL}, {SLO_REQUESTS}"  # the requests the SLOs count (explain left out)
 BY = "model, version, label"
 RATE = "$__rate_interval"
 
@@ -10,7 +21,7 @@ RATE = "$__rate_interval"
 def quantile(q: float) -> Query:
     return Query(
         f"histogram_quantile({q}, sum by (le, {BY}) "
-        f"(rate(aip_serving_request_duration_seconds_bucket{{{SEL}}}[{RATE}])))",
+        f"(rate(aip_serving_request_duration_seconds_bucket{{{SLO_SEL}}}[{RATE}])))",
         f"p{round(q * 100)} {{{{model}}}} v{{{{version}}}} {{{{label}}}}",
     )
 
@@ -32,7 +43,7 @@ dashboard = dashboard(
             [
                 timeseries(
                     "Requests per second",
-                    "Prediction requests answered per second (REST and gRPC, every status code), by model, "
+                    "Requests answered per second (REST, gRPC and explain, every status code), by model, "
                     "version and label.",
                     [
                         Query(
@@ -44,13 +55,15 @@ dashboard = dashboard(
                 ),
                 timeseries(
                     "Error rate",
-                    "Share of requests answered with a server error (5xx) or rejected because the batching "
-                    "queue was full (429). The dashed line is the 0.1% error budget of the availability SLO.",
+                    "Share of prediction requests answered with a server error (5xx) or rejected because the "
+                    "batching queue was full (429). The dashed line is the 0.1% error budget of the "
+                    "availability SLO; explain requests (rate-limited with 429 on purpose) are left out, as "
+                    "in the SLO.",
                     [
                         Query(
-                            f"sum by ({BY}) (rate(aip_serving_requests_total{{{SEL}, "
+                            f"sum by ({BY}) (rate(aip_serving_requests_total{{{SLO_SEL}, "
                             f'code=~"{SERVING_ERROR_CODES}"}}[{RATE}])) / sum by ({BY}) '
-                            f"(rate(aip_serving_requests_total{{{SEL}}}[{RATE}]))",
+                            f"(rate(aip_serving_requests_total{{{SLO_SEL}}}[{RATE}]))",
                             "{{model}} v{{version}} {{label}}",
                         )
                     ],
@@ -77,7 +90,8 @@ dashboard = dashboard(
             [
                 timeseries(
                     "Latency p50",
-                    "Median time from request received to response sent, queueing and batching included.",
+                    "Median time from prediction request received to response sent, queueing and batching "
+                    "included (explain requests, ~10x slower, are left out as in the SLO).",
                     [quantile(0.5)],
                     unit="s",
                 ),

@@ -6,6 +6,7 @@ from house_style import (
     LATENCY_SLO,
     LATENCY_SLO_SECONDS,
     SERVING_ERROR_CODES,
+    SLO_REQUESTS,
     Query,
     Row,
     dashboard,
@@ -16,15 +17,16 @@ from house_style import (
 )
 
 SEL = 'model=~"$model"'
+SLO_SEL = f"{SEL}, {SLO_REQUESTS}"  # the requests the SLOs count (explain left out)
 ERROR_BUDGET = round(1 - AVAILABILITY_SLO, 6)
 LATENCY_BUDGET = round(1 - LATENCY_SLO, 6)
 ERRORS_30D = (
-    f'sum by (model) (increase(aip_serving_requests_total{{{SEL}, code=~"{SERVING_ERROR_CODES}"}}[30d])) '
-    f"/ sum by (model) (increase(aip_serving_requests_total{{{SEL}}}[30d]))"
+    f'sum by (model) (increase(aip_serving_requests_total{{{SLO_SEL}, code=~"{SERVING_ERROR_CODES}"}}[30d])) '
+    f"/ sum by (model) (increase(aip_serving_requests_total{{{SLO_SEL}}}[30d]))"
 )
 SLOW_30D = (
-    f'1 - sum by (model) (increase(aip_serving_request_duration_seconds_bucket{{{SEL}, le="{LATENCY_SLO_SECONDS}"}}'
-    f"[30d])) / sum by (model) (increase(aip_serving_request_duration_seconds_count{{{SEL}}}[30d]))"
+    f'1 - sum by (model) (increase(aip_serving_request_duration_seconds_bucket{{{SLO_SEL}, le="{LATENCY_SLO_SECONDS}"}}'
+    f"[30d])) / sum by (model) (increase(aip_serving_request_duration_seconds_count{{{SLO_SEL}}}[30d]))"
 )
 BURN_THRESHOLDS = [(6.0, "#EAB839"), (14.4, "red")]  # the page thresholds of the burn-rate alerts
 
@@ -32,8 +34,8 @@ dashboard = dashboard(
     uid="aip-platform-slo",
     title="AI platform / SLO overview",
     description=f"Serving SLOs: {AVAILABILITY_SLO:.1%} of requests without a server error, {LATENCY_SLO:.0%} "
-    f"within {float(LATENCY_SLO_SECONDS) * 1000:.0f} ms, over 30 days; error budgets, burn rates and the "
-    "platform's health at a glance.",
+    f"within {float(LATENCY_SLO_SECONDS) * 1000:.0f} ms, over 30 days (predictions only: explain requests are "
+    "left out); error budgets, burn rates and the platform's health at a glance.",
     tags=["slo"],
     time_from="now-7d",
     variables=[variable("model", "label_values(aip_serving_requests_total, model)", "Model")],
@@ -43,7 +45,8 @@ dashboard = dashboard(
             [
                 stat(
                     "Availability (30 days)",
-                    "Share of requests over the last 30 days answered without a 5xx or 429.",
+                    "Share of prediction requests (explain left out) over the last 30 days answered without a 5xx "
+                    "or 429.",
                     [Query(f"1 - ({ERRORS_30D})", "{{model}}", instant=True)],
                     unit="percentunit",
                     decimals=3,
@@ -79,7 +82,8 @@ dashboard = dashboard(
             [
                 stat(
                     "Fast requests (30 days)",
-                    "Share of requests over the last 30 days answered within the latency threshold.",
+                    "Share of prediction requests (explain left out) over the last 30 days answered within the "
+                    "latency threshold.",
                     [Query(f"1 - ({SLOW_30D})", "{{model}}", instant=True)],
                     unit="percentunit",
                     decimals=3,
@@ -150,7 +154,7 @@ dashboard = dashboard(
                 ),
                 stat(
                     "Request rate",
-                    "Requests per second over every model right now.",
+                    "Requests per second over every model right now, explain requests included.",
                     [Query("sum(aip:serving_requests:rate5m)", "req/s", instant=True)],
                     unit="reqps",
                 ),

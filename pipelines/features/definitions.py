@@ -70,7 +70,9 @@ def load_feature_repo(repo: Repo, dataset: str) -> FeatureRepo:
 
 
 def _import_objects(dataset: str, file: Path) -> list[Any]:
-    from feast import Entity, FeatureService, FeatureView
+    from pipelines.features._feast import import_feast
+
+    feast = import_feast()  # before the definitions file imports it: see _feast.py
 
     if not file.is_file():
         raise FeatureStoreError(
@@ -85,7 +87,7 @@ def _import_objects(dataset: str, file: Path) -> list[Any]:
         spec.loader.exec_module(module)
     except Exception as exc:  # Feast validates in constructors: name the file, keep Feast's words
         raise FeatureStoreError(f"{dataset}: {file}: {type(exc).__name__}: {exc}") from exc
-    kinds = (Entity, FeatureView, FeatureService)
+    kinds = (feast.Entity, feast.FeatureView, feast.FeatureService)
     return [value for value in vars(module).values() if isinstance(value, kinds)]
 
 

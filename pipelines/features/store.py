@@ -108,10 +108,10 @@ def open_store(
         tmp = yaml_path.with_name(STORE_YAML + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(yaml_path)
-    from feast import FeatureStore
+    from pipelines.features._feast import import_feast
 
     try:
-        store = FeatureStore(repo_path=str(feature_repo.folder), fs_yaml_file=yaml_path)
+        store = import_feast().FeatureStore(repo_path=str(feature_repo.folder), fs_yaml_file=yaml_path)
         if apply:
             store.apply(feature_repo.objects)
     except FeatureStoreError:

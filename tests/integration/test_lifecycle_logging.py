@@ -80,4 +80,5 @@ def test_train_evaluate_register_leave_a_readable_trail(ctx: Context) -> None:
     assert f"(#/experiments/{exp}/runs/{candidate.run_id})" in version.description
     assert f"(#/experiments/{exp}/runs/{evaluation_run.info.run_id})" in version.description
     assert f"roc_auc {result.metrics['roc_auc']:.4f}" in version.description
-    assert "aip.evaluation_run" not in version.tags  # lineage lives in the description, tags stay few
+    # the one lineage tag: the model card (pipelines/cards) reads intervals and behavioural results there
+    assert version.tags["aip.evaluation_run"] == evaluation_run.info.run_id

@@ -48,5 +48,6 @@ def test_tiny_change_of_a_weak_feature_keeps_almost_every_diagnosis(
 def test_median_tumour_of_each_class_is_classified_as_that_class(tumor_model: TrainedTumorModel) -> None:
     test = tumor_model.test
     for label in tumor_model.predictor.labels:
-        median = test[test["label"] == label].drop(columns=["label"]).median()
+        # the inputs only: the split also holds the feature store's entity key and event timestamp
+        median = test.loc[test["label"] == label, tumor_model.dataset.feature_columns or []].median()
         assert tumor_model.predictor.predict([median.to_dict()]) == [label]

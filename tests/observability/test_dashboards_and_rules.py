@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipelines.observability import dashboards, promql, rules
 from pipelines.observability.catalogue import CATALOGUE, EXTERNAL_EXPORTERS
@@ -249,7 +250,7 @@ def test_an_alert_without_runbook_url_fails(tmp_path: Path):
     assert "platform.rules.yml: alert Watchdog: runbook docs/runbooks/watchdog.md does not exist" in problems
 
 
-def test_slo_targets_agree_between_dashboards_and_rules():
+def load_house_style():
     import sys
 
     sys.path.insert(0, str(REPO_ROOT / "dashboards"))
@@ -258,8 +259,55 @@ def test_slo_targets_agree_between_dashboards_and_rules():
     finally:
         sys.path.remove(str(REPO_ROOT / "dashboards"))
         sys.modules.pop("house_style", None)
+    return house_style
+
+
+def test_slo_targets_agree_between_dashboards_and_rules():
+    house_style = load_house_style()
     text = (REPO_ROOT / "dashboards" / "alerts" / "slo.rules.yml").read_text()
     assert f'le="{house_style.LATENCY_SLO_SECONDS}"' in text
     assert f"* {round(1 - house_style.AVAILABILITY_SLO, 6)})" in text
     assert f"* {round(1 - house_style.LATENCY_SLO, 6)})" in text
     assert f'code=~"{house_style.SERVING_ERROR_CODES}"' in text
+
+
+SERVING_SELECTOR = re.compile(
+    r"\b(aip_serving_requests_total|aip_serving_request_duration_seconds_\w+)(\{[^}]*\})?"
+)
+# Panels judging serving against the SLO (or the canary analysis) count the same requests as the rules.
+SLO_PANELS = {
+    "platform-slo": {
+        "Availability (30 days)",
+        "Error budget left (30 days)",
+        "Fast requests (30 days)",
+        "Latency budget left (30 days)",
+    },
+    "model-serving": {"Error rate", "Latency p50", "Latency p95", "Latency p99"},
+    "canary-rollout": {"Error rate", "Latency p95 and p99"},
+}
+
+
+def test_slo_rules_and_slo_panels_leave_explain_requests_out():
+    exclusion = load_house_style().SLO_REQUESTS
+    assert exclusion == 'api!="explain"'
+    groups = yaml.safe_load((REPO_ROOT / "dashboards" / "alerts" / "slo.rules.yml").read_text())["groups"]
+    ratio = ("aip:serving_request_errors:", "aip:serving_request_slow:")
+    ratio_rules = [r for g in groups for r in g["rules"] if str(r.get("record", "")).startswith(ratio)]
+    assert len(ratio_rules) == 14  # errors and slow, over 5m, 30m, 1h, 2h, 6h, 1d and 3d
+    for rule in ratio_rules:
+        selectors = SERVING_SELECTOR.findall(rule["expr"])
+        assert len(selectors) >= 2, rule["record"]
+        assert all(exclusion in labels for _, labels in selectors), f"{rule['record']}: {rule['expr']}"
+
+    boards = dashboards.render_all(REPO_ROOT)
+    for name, titles in SLO_PANELS.items():
+        checked = set()
+        for panel in dashboards.panels(boards[name]):
+            if panel["title"] not in titles:
+                continue
+            checked.add(panel["title"])
+            for target in panel["targets"]:
+                selectors = SERVING_SELECTOR.findall(target["expr"])
+                assert selectors, f"{name}: {panel['title']}"
+                assert all(exclusion in labels for _, labels in selectors), f"{name}: {panel['title']}"
+        assert checked == titles, f"{name}: panels renamed or gone: {titles - checked}"

@@ -146,6 +146,16 @@ def wait_scrapes(prom: str, n: int = 3) -> None:
     assert query(prom, 'up{job="aip-serve"} == 1'), "the server is not being scraped"
 
 
+def split_requests(trained: Path) -> tuple[pd.DataFrame, list[dict[str, float]]]:
+    """The tumour test split and its rows as request instances: the model's inputs only (the split also
+    holds the feature store's entity key and event timestamp)."""
+    from pipelines.repo.layout import Repo
+
+    inputs = Repo(trained).dataset("breast-cancer").feature_columns or []
+    test = pd.read_csv(trained / "datasets" / "breast-cancer" / "data" / "splits" / "test.csv")
+    return test, [{k: float(r[k]) for k in inputs} for r in test.to_dict("records")]
+
+
 def test_canary_analysis_through_prometheus_catches_a_faulty_canary(stack: dict[str, Any], trained: Path):
     from pipelines.config.model import Analysis
     from pipelines.deploy.analysis import analyse
@@ -160,8 +170,7 @@ def test_canary_analysis_through_prometheus_catches_a_faulty_canary(stack: dict[
     )
     assert faults["faults"]["canary"]["error_rate"] == 0.3, faults
 
-    test = pd.read_csv(trained / "datasets" / "breast-cancer" / "data" / "splits" / "test.csv")
-    rows = [{k: float(v) for k, v in r.items() if k != "label"} for r in test.to_dict("records")]
+    test, rows = split_requests(trained)
     # Warm-up: every series (each label x class x code) exists before the window starts, because
     # increase() cannot count what happened before a series' first scrape.
     benign = [r for r, y in zip(rows, test["label"], strict=True) if y == "benign"][:20]
@@ -219,8 +228,7 @@ def test_scraped_series_are_all_in_the_catalogue(stack: dict[str, Any]):
 
 
 def test_the_server_samples_requests_into_the_drift_sink(stack: dict[str, Any], trained: Path):
-    test = pd.read_csv(trained / "datasets" / "breast-cancer" / "data" / "splits" / "test.csv")
-    rows = [{k: float(v) for k, v in r.items() if k != "label"} for r in test.to_dict("records")]
+    _, rows = split_requests(trained)
     http("DELETE", f"{stack['rest']}/v1/admin/models/{MODEL}/faults", token=TOKEN)
     since = datetime.now(UTC)
     predict(stack["rest"], rows)  # the whole test split once: a representative window

@@ -18,8 +18,9 @@ class Prepared:
 
 
 def prepare_data(root: Path) -> Path:
-    """Ingest, validate and split every dataset of the repo copy at `root`: what the stages write on a
-    fresh clone. The validation report stays in data/validation.json (tests/data asserts it passed)."""
+    """Ingest, validate and split every dataset of the repo copy at `root`, and export the feature store's
+    offline source where dataset.yaml has `features`: what the stages write on a fresh clone. The
+    validation report stays in data/validation.json (tests/data asserts it passed)."""
     from pipelines.data import ingest, split, validate
 
     repo = Repo(root)
@@ -32,4 +33,8 @@ def prepare_data(root: Path) -> Path:
             build_index(repo, name)  # a documents dataset ends in its index, not in splits
         else:
             split(repo, name)
+        if repo.dataset(name).features is not None:
+            from pipelines.features import export_source
+
+            export_source(repo, name)  # the `features` stage: training reads the store, not the splits
     return root
