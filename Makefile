@@ -48,7 +48,7 @@ system-deps: ## Debian packages the tests need (prometheus, promtool, podman, ru
 COVERAGE_FLOOR ?= 68
 
 test: setup tools-venv bench-venv system-deps ## every test, slow ones included (what CI runs)
-	$(GIT_IDENTITY) $(PY) -m pytest -q --cov=pipelines --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
+	$(GIT_IDENTITY) $(PY) -m pytest -q --durations=40 --cov=pipelines --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
 test-fast: setup ## the fast tests only
 	$(PY) -m pytest -q -m "not slow"
