@@ -155,5 +155,5 @@ canary-simulation: setup ## false alarms and power of the canary analysis over s
 	-$(PY) scripts/canary_simulation.py --requests 150
 	$(PY) scripts/canary_simulation.py --requests 300
 
-canary-trials: setup ## the fault suite's repeated trials on both models, beside 2 CPU-burning processes
-	AIP_TRIALS_BUSY=2 $(PY) -m pytest -p no:cacheprovider tests/deploy/test_fault_suite.py -k "fault_kind or twins"
+canary-trials: setup ## the fault suite's repeated trials on both models (full counts), beside 2 CPU-burning processes
+	AIP_TRIALS_FULL=1 AIP_TRIALS_BUSY=2 $(PY) -m pytest -p no:cacheprovider tests/deploy/test_fault_suite.py -k "fault_kind or twins"
