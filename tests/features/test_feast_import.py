@@ -11,12 +11,18 @@ import os
 import subprocess
 import sys
 
-PROBE = """
+# prometheus_client reads the first two; Feast sets both; the lower-case one is the old name. (Other
+# libraries set unrelated variables such as FORKED_BY_MULTIPROCESSING: never match on a substring.)
+PROMETHEUS_VARS = ("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROCESS_DIR", "prometheus_multiproc_dir")
+
+PROBE = (
+    f"PROMETHEUS_VARS = {PROMETHEUS_VARS!r}\n"
+    + """
 import os, warnings
 from pipelines.features._feast import import_feast
 feast = import_feast()
 assert feast.FeatureStore, "feast imported"
-leaked = {k: v for k, v in os.environ.items() if "MULTIPROC" in k.upper()}
+leaked = {k: os.environ[k] for k in PROMETHEUS_VARS if k in os.environ}
 assert not leaked, leaked
 from prometheus_client import Gauge
 gauge = Gauge("aip_probe", "probe", ["version"])
@@ -25,12 +31,19 @@ warnings.simplefilter("error")
 gauge.remove("1")  # warns (an error here) in multi-process mode
 print("in-process metrics")
 """
+)
+
+
+def unset_environment() -> dict[str, str]:
+    """This process's environment without the Prometheus variables: the state Feast's import finds."""
+    return {k: v for k, v in os.environ.items() if k not in PROMETHEUS_VARS}
 
 
 def test_importing_feast_leaves_prometheus_in_single_process_mode() -> None:
     done = subprocess.run(
-        [sys.executable, "-c", PROBE], check=False, capture_output=True, text=True, timeout=120
-    )
+        [sys.executable, "-c", PROBE], check=False, capture_output=True, text=True, timeout=120,
+        env=unset_environment(),
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "in-process metrics"
 
@@ -38,9 +51,9 @@ def test_importing_feast_leaves_prometheus_in_single_process_mode() -> None:
 def test_a_plain_feast_import_does_set_the_variable() -> None:
     """The reason for the wrapper: if Feast stops doing this, _feast.py can go."""
     probe = "import os, feast; print(os.environ.get('PROMETHEUS_MULTIPROC_DIR') is not None)"
-    env = {k: v for k, v in os.environ.items() if "MULTIPROC" not in k.upper()}
     done = subprocess.run(
-        [sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=120, env=env
-    )
+        [sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=120,
+        env=unset_environment(),
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "True"
