@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from typing import Any
 
 from pipelines.observability import catalogue
@@ -61,7 +62,10 @@ class ServerMetrics:
         if present:
             gauge.labels(model, version, label).set(1)
         else:
-            with contextlib.suppress(KeyError):
+            # The server keeps its metrics in memory (one process); a library that set
+            # PROMETHEUS_MULTIPROC_DIR (Feast's import does) makes remove() warn although it removes.
+            with contextlib.suppress(KeyError), warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Removal of labels has not been implemented", UserWarning)
                 gauge.remove(model, version, label)
 
     def canary_weight(self, model: str, weight: float) -> None:
