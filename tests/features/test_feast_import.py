@@ -34,26 +34,22 @@ print("in-process metrics")
 )
 
 
-def unset_environment() -> dict[str, str]:
-    """This process's environment without the Prometheus variables: the state Feast's import finds."""
-    return {k: v for k, v in os.environ.items() if k not in PROMETHEUS_VARS}
+def run_probe(code: str) -> str:
+    """Run `code` in a fresh interpreter whose environment has none of the Prometheus variables (the
+    state Feast's import finds); its stdout, after asserting it exited 0."""
+    env = {k: v for k, v in os.environ.items() if k not in PROMETHEUS_VARS}
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
 
 
 def test_importing_feast_leaves_prometheus_in_single_process_mode() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE], check=False, capture_output=True, text=True, timeout=120,
-        env=unset_environment(),
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "in-process metrics"
+    assert run_probe(PROBE) == "in-process metrics"
 
 
 def test_a_plain_feast_import_does_set_the_variable() -> None:
     """The reason for the wrapper: if Feast stops doing this, _feast.py can go."""
     probe = "import os, feast; print(os.environ.get('PROMETHEUS_MULTIPROC_DIR') is not None)"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=120,
-        env=unset_environment(),
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "True"
+    assert run_probe(probe) == "True"
